@@ -1,0 +1,3 @@
+from llmops_action.cli import main
+
+raise SystemExit(main())

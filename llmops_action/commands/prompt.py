@@ -1,0 +1,14 @@
+"""prompt: not implemented yet."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from llmops_action.cli import add_command
+
+    add_command(sub, "prompt", """prompt (under construction).
+
+Example:
+  llmops-action prompt --help""")

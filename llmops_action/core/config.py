@@ -1,0 +1,358 @@
+"""`.llmops.yml`: pydantic models, loading with file/line/key errors, and the config hash.
+
+Unknown keys are errors (extra="forbid") and the nearest valid key is suggested, so a typo never
+silently turns a gate off.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from llmops_action.core.yamlpos import Located, format_path, load_yaml
+from llmops_action.errors import UserInputError
+
+DEFAULT_CONFIG_FILE = ".llmops.yml"
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryConfig(_Strict):
+    attempts: int = Field(4, ge=1, le=20, description="Attempts per call, the first included.")
+    initial_delay: float = Field(1.0, ge=0, description="Seconds before the first retry.")
+    max_delay: float = Field(60.0, ge=0, description="Upper bound on one backoff sleep, in seconds.")
+    timeout: float = Field(60.0, gt=0, description="Seconds one call may take before it counts as a timeout.")
+
+
+class ProviderConfig(_Strict):
+    """What produces the output to be scored."""
+
+    type: Literal["gemini", "python", "command", "outputs"]
+    model: str | None = Field(None, description="Gemini model id (type: gemini).")
+    base_url: str | None = Field(None, description="Gateway/proxy URL; GOOGLE_GEMINI_BASE_URL also works.")
+    temperature: float | None = None
+    seed: int | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    function: str | None = Field(None, description="module:function in the repository (type: python).")
+    command: str | None = Field(None, description="Shell command; the case arrives as JSON on stdin (type: command).")
+    path: str | None = Field(None, description="JSONL of precomputed outputs keyed by case id (type: outputs).")
+    timeout: float = Field(60.0, gt=0, description="Seconds per case.")
+
+    @model_validator(mode="after")
+    def _needs(self) -> ProviderConfig:
+        need = {"gemini": "model", "python": "function", "command": "command", "outputs": "path"}[self.type]
+        if getattr(self, need) in (None, ""):
+            raise ValueError(f"provider type '{self.type}' needs '{need}'")
+        if self.type == "python" and ":" not in (self.function or ""):
+            raise ValueError("function must look like 'package.module:function'")
+        return self
+
+
+class JudgeConfig(_Strict):
+    """The LLM judge (Gemini through google-genai)."""
+
+    model: str = "gemini-2.5-flash"
+    base_url: str | None = None
+    samples: int = Field(1, ge=1, le=10, description="Judgements averaged per case; their spread is recorded.")
+    temperature: float = 0.0
+    max_field_chars: int = Field(8000, ge=100, description="Each untrusted field is capped at this length.")
+
+
+MetricType = Literal[
+    "exact_match",
+    "contains",
+    "regex",
+    "keyword_recall",
+    "context_recall",
+    "json_valid",
+    "bleu",
+    "rouge_l",
+    "length",
+    "pii",
+    "prompt_injection",
+    "judge",
+]
+JUDGE_CRITERIA = ("faithfulness", "answer_relevance", "safety", "custom")
+
+
+class MetricConfig(_Strict):
+    """One metric. `name` defaults to the type (or the criterion, for judge metrics)."""
+
+    type: MetricType
+    name: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
+    weight: float = Field(0.0, ge=0, description="Weight in the aggregate `score` (0 = not part of it).")
+    # exact_match / contains / regex
+    value: str | None = None
+    pattern: str | None = None
+    case_sensitive: bool = True
+    # json_valid
+    json_schema: dict[str, Any] | None = Field(None, alias="schema")
+    # judge
+    criterion: Literal["faithfulness", "answer_relevance", "safety", "custom"] | None = None
+    rubric: str | None = None
+    scale: tuple[int, int] = (1, 5)
+    # pass/fail threshold used by McNemar and case counts; None = a continuous score
+    threshold: float | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _check(self) -> MetricConfig:
+        if self.type == "judge":
+            if self.criterion is None:
+                raise ValueError("judge metrics need 'criterion' (faithfulness, answer_relevance, safety, custom)")
+            if self.criterion == "custom" and not self.rubric:
+                raise ValueError("a custom judge criterion needs 'rubric'")
+            if self.scale[0] >= self.scale[1]:
+                raise ValueError("scale must be [low, high] with low < high")
+        if self.type == "regex" and not self.pattern:
+            raise ValueError("regex metrics need 'pattern'")
+        if self.type == "contains" and self.value is None:
+            raise ValueError("contains metrics need 'value'")
+        return self
+
+    @property
+    def key(self) -> str:
+        if self.name:
+            return self.name
+        if self.type == "judge" and self.criterion and self.criterion != "custom":
+            return self.criterion
+        return self.type
+
+
+class AbsoluteGate(_Strict):
+    """min/max on any aggregate: a metric name, `score`, `latency_p95_ms`, `cost_usd`, `error_rate`..."""
+
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    blocking: bool = True
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> AbsoluteGate:
+        if self.min is None and self.max is None:
+            raise ValueError("a gate needs 'min' or 'max'")
+        return self
+
+
+class RegressionGates(_Strict):
+    metrics: list[str] = Field(default_factory=lambda: ["score"], description="Metrics gated against the base.")
+    delta: float = Field(0.05, ge=0, description="Practical threshold: block only on a drop of at least this.")
+    alpha: float = Field(0.05, gt=0, lt=1)
+    latency_p95_pct: float | None = Field(None, ge=0, description="Fail when p95 latency grows by more than this %.")
+    cost_pct: float | None = Field(None, ge=0, description="Fail when total cost grows by more than this %.")
+    blocking: bool = True
+
+
+class DriftConfig(_Strict):
+    signals: list[str] | None = Field(None, description="Signals to report; default: all known signals.")
+    warning: float = Field(0.1, ge=0)
+    critical: float = Field(0.25, ge=0)
+    alpha: float = Field(0.01, gt=0, lt=1, description="Leaving `ok` also requires p below this.")
+    block: list[str] = Field(default_factory=list, description="Signals whose critical drift fails the job.")
+
+    @model_validator(mode="after")
+    def _order(self) -> DriftConfig:
+        if self.critical < self.warning:
+            raise ValueError("critical must be >= warning")
+        return self
+
+
+class GatesConfig(_Strict):
+    absolute: list[AbsoluteGate] = Field(default_factory=list)
+    regression: RegressionGates = Field(default_factory=RegressionGates)
+
+
+class BaselineConfig(_Strict):
+    store: Literal["dir", "git-branch", "mlflow"] = "git-branch"
+    path: str = ".llmops/baselines"
+    branch: str = "llmops-baselines"
+    remote: str = "origin"
+    mode: Literal["stored", "rerun"] = "stored"
+    max_ancestors: int = Field(50, ge=0)
+
+
+class TrackingConfig(_Strict):
+    enabled: bool = True
+    uri: str | None = Field(None, description="Default: MLFLOW_TRACKING_URI, else a sqlite file in the output dir.")
+    experiment: str | None = None
+
+
+class CacheConfig(_Strict):
+    enabled: bool = True
+    dir: str = ".llmops/cache"
+
+
+class Price(_Strict):
+    input: float = Field(..., ge=0, description="USD per 1M input tokens.")
+    output: float = Field(..., ge=0, description="USD per 1M output tokens.")
+
+
+class LlmopsConfig(_Strict):
+    """Root of `.llmops.yml`."""
+
+    version: Literal[1] = 1
+    suite: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
+    prompts: list[str] = Field(default_factory=lambda: ["prompts"], description="Prompt files, folders or globs.")
+    datasets: list[str] = Field(..., min_length=1, description="JSONL / YAML / CSV files or globs.")
+    provider: ProviderConfig
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    metrics: list[MetricConfig] = Field(..., min_length=1)
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+    tracking: TrackingConfig | bool = Field(default_factory=TrackingConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    concurrency: int = Field(8, ge=1, le=256)
+    rpm: int | None = Field(None, ge=1, description="Requests per minute across provider and judge.")
+    retries: RetryConfig = Field(default_factory=RetryConfig)
+    max_error_rate: float = Field(0.05, ge=0, le=1)
+    pricing: dict[str, Price] = Field(default_factory=dict, description="Per-model price table.")
+
+    @field_validator("tracking", mode="after")
+    @classmethod
+    def _tracking_bool(cls, v: TrackingConfig | bool) -> TrackingConfig:
+        return TrackingConfig(enabled=v) if isinstance(v, bool) else v
+
+    @model_validator(mode="after")
+    def _unique_metrics(self) -> LlmopsConfig:
+        seen: set[str] = set()
+        for m in self.metrics:
+            if m.key in seen:
+                raise ValueError(f"two metrics are named '{m.key}'; give one a 'name'")
+            seen.add(m.key)
+        if "score" in seen:
+            raise ValueError("'score' is reserved for the weighted aggregate")
+        return self
+
+    @property
+    def tracking_config(self) -> TrackingConfig:
+        assert isinstance(self.tracking, TrackingConfig)
+        return self.tracking
+
+    def metric(self, key: str) -> MetricConfig | None:
+        return next((m for m in self.metrics if m.key == key), None)
+
+    @property
+    def judge_metrics(self) -> list[MetricConfig]:
+        return [m for m in self.metrics if m.type == "judge"]
+
+    def config_hash(self) -> str:
+        """Hash of what makes two runs comparable; cosmetic settings (concurrency, cache, tracking) are left out."""
+        relevant = self.model_dump(
+            mode="json",
+            include={"suite", "prompts", "datasets", "provider", "judge", "metrics"},
+            by_alias=True,
+        )
+        blob = json.dumps(relevant, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _all_keys(model: type[BaseModel]) -> list[str]:
+    keys = []
+    for name, f in model.model_fields.items():
+        keys.append(f.alias or name)
+    return keys
+
+
+def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The pydantic model a key path points into, to suggest valid sibling keys."""
+    model: Any = LlmopsConfig
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        f = model.model_fields.get(part) or next(
+            (fi for fi in model.model_fields.values() if fi.alias == part), None
+        )
+        if f is None:
+            return None
+        model = _unwrap(f.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (list, tuple):
+        return _unwrap(typing.get_args(tp)[0])
+    if origin is not None:  # Union / Optional: first model member
+        for arg in typing.get_args(tp):
+            inner = _unwrap(arg)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+        return None
+    return tp
+
+
+def validation_error(exc: ValidationError, located: Located) -> UserInputError:
+    """Turn the first pydantic error into a UserInputError with file, line, key and a suggestion."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[0].isupper()))  # drop union tags
+    key = format_path(loc) or "(root)"
+    hint = None
+    if err["type"] == "extra_forbidden":
+        parent = loc[:-1]
+        model = _model_at(parent)
+        if model is not None:
+            close = difflib.get_close_matches(str(loc[-1]), _all_keys(model), n=1, cutoff=0.6)
+            valid = ", ".join(_all_keys(model))
+            hint = (f"did you mean '{close[0]}'? " if close else "") + f"Valid keys here: {valid}."
+        message = f"unknown key '{loc[-1]}'"
+    elif err["type"] == "missing":
+        message = f"missing required key '{loc[-1]}'"
+    else:
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "literal_error" and isinstance(err.get("input"), str):
+            options = (err.get("ctx") or {}).get("expected", "")
+            choices = [o.strip(" '") for o in str(options).replace(" or ", ",").split(",")]
+            close = difflib.get_close_matches(err["input"], choices, n=1, cutoff=0.6)
+            if close:
+                hint = f"did you mean '{close[0]}'?"
+    return UserInputError(message, file=located.file, line=located.line_of(loc), key=key, hint=hint)
+
+
+def parse_config(text: str, file: str = DEFAULT_CONFIG_FILE) -> LlmopsConfig:
+    located = load_yaml(text, file)
+    if not isinstance(located.data, dict):
+        raise UserInputError("the config must be a YAML mapping", file=file, line=1)
+    try:
+        return LlmopsConfig.model_validate(located.data)
+    except ValidationError as exc:
+        raise validation_error(exc, located) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> LlmopsConfig:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserInputError(
+            "config file not found",
+            file=str(p),
+            hint="Create a .llmops.yml (see examples/quickstart/.llmops.yml) or pass --config.",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise UserInputError(f"config is not UTF-8 text: {exc}", file=str(p)) from None
+    return parse_config(text, str(p))
+
+
+def json_schema() -> dict[str, Any]:
+    schema = LlmopsConfig.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = ".llmops.yml"
+    return schema
