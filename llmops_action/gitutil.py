@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from llmops_action.errors import IncompleteRunError
@@ -16,10 +17,18 @@ class GitError(IncompleteRunError):
         self.stderr = stderr
 
 
-def git(args: list[str], cwd: str | Path, *, check: bool = True, input: str | None = None) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+def git(
+    args: list[str],
+    cwd: str | Path,
+    *,
+    check: bool = True,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Run git; `env` adds variables (e.g. a temporary GIT_INDEX_FILE) on top of the process environment."""
+    full_env = {**os.environ, **(env or {}), "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, env=env, input=input, check=False
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=full_env, input=input, check=False
     )
     if check and proc.returncode != 0:
         raise GitError(args, proc.returncode, proc.stderr)

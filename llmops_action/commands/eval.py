@@ -1,14 +1,78 @@
-"""eval: not implemented yet."""
+"""eval: run the evaluation and write results.json."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llmops_action.core.results import RunResult
+    from llmops_action.workspace import Workspace
+
+VERDICT_EXIT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
+
+
+def after_results(ws: Workspace, result: RunResult, results_path: Path) -> None:
+    """Hook point: called once results.json is written. Tracking (MLflow) plugs in here; it does nothing yet."""
+
+
+def _git_info(root: Path) -> tuple[str | None, str | None]:
+    from llmops_action import gitutil
+
+    if not gitutil.is_repo(root):
+        return None, None
+    return gitutil.head_sha(root), gitutil.current_branch(root)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from llmops_action.core.shard import parse_shard
+    from llmops_action.eval_summary import format_summary
+    from llmops_action.evaluate import RESULTS_FILE, evaluate
+    from llmops_action.providers.gemini import api_key_from_env
+    from llmops_action.workspace import load_workspace
+
+    shard = parse_shard(args.shard)
+    ws = load_workspace(args.config)
+    sha, branch = _git_info(ws.root)
+    out_dir = Path(args.out)
+    result = evaluate(
+        ws,
+        out_dir=out_dir,
+        api_key=api_key_from_env(dict(os.environ)),
+        use_cache=not args.no_cache,
+        shard=shard,
+        git_sha=sha,
+        git_branch=branch,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    results_path = out_dir / RESULTS_FILE
+    after_results(ws, result, results_path)
+    print(format_summary(result, results_path))
+    return VERDICT_EXIT[result.verdict]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from llmops_action.cli import add_command
 
-    add_command(sub, "eval", """eval (under construction).
+    p = add_command(
+        sub,
+        "eval",
+        """Evaluate the prompts over the dataset, score the outputs, write results.json.
+
+Reads .llmops.yml, renders each case's prompt, gets an output from the configured provider, scores it with the
+configured metrics (judge metrics need GEMINI_API_KEY or GOOGLE_API_KEY; without one they are skipped), checks
+the absolute gates and prints a summary. Exit codes: 0 pass, 1 a blocking gate failed, 2 bad input,
+3 incomplete (error rate above max_error_rate).
 
 Example:
-  llmops-action eval --help""")
+  llmops-action eval --config examples/quickstart/.llmops.yml --out .llmops/out""",
+    )
+    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    p.add_argument("--out", default=".llmops/out", help="folder for results.json (default: %(default)s)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
+    p.add_argument("--shard", default=None, metavar="I/N", help="evaluate only shard I of N (e.g. 2/4)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.set_defaults(handler=_run)

@@ -1,14 +1,97 @@
-"""pr: not implemented yet."""
+"""pr: preview the pull-request report locally, from a git checkout, with no GitHub involved."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llmops_action.flows import PrOutcome
+
+SOURCE_TEXT = {
+    "stored": "stored baseline at the merge-base",
+    "ancestor": "stored baseline of an earlier base-branch commit",
+    "rerun": "base re-evaluated from git",
+    "none": "no base",
+    "given": "given base",
+}
+
+
+def format_outcome(outcome: PrOutcome) -> str:
+    c = outcome.comparison
+    lines = [f"verdict: {c.verdict.upper()}  (head {c.head.sha and c.head.sha[:12]})"]
+    if c.base is not None:
+        like = "like-for-like" if c.like_for_like else "NOT like-for-like: " + "; ".join(c.not_comparable)
+        lines.append(
+            f"base: {(c.base.sha or '?')[:12]} ({SOURCE_TEXT.get(c.base_source, c.base_source)}), {like}"
+        )
+    else:
+        lines.append("base: none (regression gates skipped)")
+    for g in c.gates:
+        parts = [f"  {g.status.upper():7} {g.name}"]
+        if g.value is not None:
+            parts.append(f"value {g.value:.4g}")
+        if g.delta is not None:
+            parts.append(f"delta {g.delta:+.4g}")
+        if g.ci is not None:
+            parts.append(f"95% CI [{g.ci[0]:+.3g}, {g.ci[1]:+.3g}]")
+        if g.p_value is not None:
+            parts.append(f"p {g.p_value:.3g}")
+        if not g.blocking:
+            parts.append("(non-blocking)")
+        if g.reason:
+            parts.append(f"- {g.reason}")
+        lines.append(" ".join(parts))
+    for p in c.prompt_changes:
+        lines.append(f"  prompt {p.name}: {p.status} {p.old_version or '-'} -> {p.new_version or '-'}")
+    lines += [f"warning: {w}" for w in c.warnings]
+    comment = outcome.files.get("comment")
+    if comment is not None:
+        lines.append(f"comment: {comment}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from llmops_action.flows import run_pr
+    from llmops_action.providers.gemini import api_key_from_env
+
+    outcome = run_pr(
+        Path(args.config),
+        base_ref=args.base_ref,
+        out_dir=Path(args.out),
+        api_key=api_key_from_env(dict(os.environ)),
+        use_cache=not args.no_cache,
+        event="local",
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    print(format_outcome(outcome))
+    return outcome.exit_code
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from llmops_action.cli import add_command
 
-    add_command(sub, "pr", """pr (under construction).
+    p = add_command(
+        sub,
+        "pr",
+        """Preview the pull-request report locally: evaluate head, compare with the base, write the files.
+
+From a git checkout: evaluates the working tree, takes the stored baseline of the merge-base with the base
+branch (or of its nearest first-parent ancestor with the same config hash), or, when there is none or the
+config says `baseline: {mode: rerun}`, evaluates the base commit's own prompts and dataset read through git.
+Writes comment.md, summary.md, comparison.json, junit.xml and results.json (plus base-results.json when the
+base was re-evaluated): the same files the Action posts. Nothing is sent to GitHub.
+Exit codes: 0 pass or warn, 1 a blocking gate failed, 2 bad input, 3 incomplete.
 
 Example:
-  llmops-action pr --help""")
+  llmops-action pr --config examples/quickstart/.llmops.yml --base-ref main --out .llmops/pr""",
+    )
+    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    p.add_argument("--base-ref", default="main", help="branch the PR targets (default: %(default)s)")
+    p.add_argument("--out", default=".llmops/pr", help="folder for the reports (default: %(default)s)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.set_defaults(handler=_run)

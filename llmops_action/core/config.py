@@ -224,16 +224,18 @@ class LlmopsConfig(_Strict):
     def _tracking_bool(cls, v: TrackingConfig | bool) -> TrackingConfig:
         return TrackingConfig(enabled=v) if isinstance(v, bool) else v
 
-    @model_validator(mode="after")
-    def _unique_metrics(self) -> LlmopsConfig:
+    @field_validator("metrics", mode="after")
+    @classmethod
+    def _unique_metrics(cls, metrics: list[MetricConfig]) -> list[MetricConfig]:
+        # a field validator, so the error points at the `metrics:` line rather than the file's top
         seen: set[str] = set()
-        for m in self.metrics:
+        for m in metrics:
             if m.key in seen:
                 raise ValueError(f"two metrics are named '{m.key}'; give one a 'name'")
             seen.add(m.key)
         if "score" in seen:
             raise ValueError("'score' is reserved for the weighted aggregate")
-        return self
+        return metrics
 
     @property
     def tracking_config(self) -> TrackingConfig:
@@ -267,9 +269,13 @@ def _all_keys(model: type[BaseModel]) -> list[str]:
 
 def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
     """The pydantic model a key path points into, to suggest valid sibling keys."""
+    import typing
+
     model: Any = LlmopsConfig
+    skip_key = False  # inside a dict-valued field the next part is the user's own key
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) or skip_key:
+            skip_key = False
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
@@ -278,6 +284,7 @@ def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
         )
         if f is None:
             return None
+        skip_key = typing.get_origin(f.annotation) is dict
         model = _unwrap(f.annotation)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
@@ -290,6 +297,8 @@ def _unwrap(tp: Any) -> Any:
         return _unwrap(typing.get_args(tp)[0])
     if origin in (list, tuple):
         return _unwrap(typing.get_args(tp)[0])
+    if origin is dict:
+        return _unwrap(typing.get_args(tp)[1])
     if origin is not None:  # Union / Optional: first model member
         for arg in typing.get_args(tp):
             inner = _unwrap(arg)
@@ -299,13 +308,41 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
+_NO = object()
+
+
+def _data_path(loc: tuple[Any, ...], data: Any, *, missing: bool) -> tuple[str | int, ...]:
+    """pydantic's loc without the union-member tags it inserts ('TrackingConfig', 'bool', ...).
+
+    A part is real when it indexes the data; only a missing key may be absent, and only last.
+    """
+    out: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        # pydantic names a non-string key by its str(); yamlpos records it the same way
+        real = _NO
+        if isinstance(node, dict):
+            real = next((k for k in node if k == part or str(k) == str(part)), _NO)
+        if real is not _NO:
+            out.append(real if isinstance(real, str | int) else str(real))
+            node = node[real]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif missing and i == len(loc) - 1 and isinstance(node, dict):
+            out.append(part)
+    return tuple(out)
+
+
 def validation_error(exc: ValidationError, located: Located) -> UserInputError:
     """Turn the first pydantic error into a UserInputError with file, line, key and a suggestion."""
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[0].isupper()))  # drop union tags
+    errors = exc.errors()
+    # An unknown key is usually a typo of the key reported missing beside it: report the typo.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = _data_path(tuple(err["loc"]), located.data, missing=err["type"] == "missing")
     key = format_path(loc) or "(root)"
     hint = None
-    if err["type"] == "extra_forbidden":
+    if err["type"] == "extra_forbidden" and loc:
         parent = loc[:-1]
         model = _model_at(parent)
         if model is not None:
@@ -313,8 +350,10 @@ def validation_error(exc: ValidationError, located: Located) -> UserInputError:
             valid = ", ".join(_all_keys(model))
             hint = (f"did you mean '{close[0]}'? " if close else "") + f"Valid keys here: {valid}."
         message = f"unknown key '{loc[-1]}'"
+    elif err["type"] == "invalid_key":
+        message = f"key '{(loc or tuple(err['loc']))[-1]}' is not a string; quote it"
     elif err["type"] == "missing":
-        message = f"missing required key '{loc[-1]}'"
+        message = f"missing required key '{(loc or tuple(err['loc']))[-1]}'"
     else:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "literal_error" and isinstance(err.get("input"), str):

@@ -96,6 +96,8 @@ class MetricAggregate(_Model):
     std: float | None = None
     p50: float | None = None
     p95: float | None = None
+    # Weighted metrics left out of this aggregate, with why (e.g. `score` without the judge offline).
+    excluded: dict[str, str] = Field(default_factory=dict)
 
 
 class GateResult(_Model):

@@ -34,36 +34,81 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
-def _construct(node: yaml.Node, path: Path, lines: dict[Path, int], loader: _Loader) -> Any:
+# Aliases let a small file expand to a huge tree ("billion laughs"); files here are small.
+MAX_NODES = 200_000
+
+
+def _construct(
+    node: yaml.Node,
+    path: Path,
+    lines: dict[Path, int],
+    loader: _Loader,
+    open_nodes: frozenset[int] = frozenset(),
+    budget: list[int] | None = None,
+) -> Any:
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise UserInputError(
+            "YAML expands to too many nodes (aliases nested too deep)", line=node.start_mark.line + 1
+        )
+    if id(node) in open_nodes:
+        raise UserInputError(
+            "YAML alias refers to itself", line=node.start_mark.line + 1, key=format_path(path)
+        )
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        open_nodes = open_nodes | {id(node)}
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
         loader.flatten_mapping(node)
+        first_own = len(node.value) - own  # merged (<<) pairs come first and may be overridden
         out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        seen: dict[Any, int] = {}
+        for i, (key_node, value_node) in enumerate(node.value):
             key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
             if not isinstance(key, str | int | float | bool) and key is not None:
-                raise UserInputError("mapping keys must be scalars", line=key_node.start_mark.line + 1)
+                raise UserInputError("mapping keys must be scalars", line=line)
             child = (*path, key if isinstance(key, str | int) else str(key))
-            lines[child] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, child, lines, loader)
+            if i >= first_own:
+                # PyYAML keeps the last of two equal keys silently; a repeated gate would vanish
+                if key in seen:
+                    raise UserInputError(
+                        f"duplicate key '{key}' (first at line {seen[key]})",
+                        line=line,
+                        key=format_path(child),
+                    )
+                seen[key] = line
+            lines[child] = line
+            out[key] = _construct(value_node, child, lines, loader, open_nodes, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
         items = []
         for i, item in enumerate(node.value):
             child = (*path, i)
             lines[child] = item.start_mark.line + 1
-            items.append(_construct(item, child, lines, loader))
+            items.append(_construct(item, child, lines, loader, open_nodes, budget))
         return items
     return loader.construct_object(node, deep=True)
 
 
 def load_yaml(text: str, file: str = "<string>") -> Located:
     """Parse one YAML document; a syntax error becomes a UserInputError naming file and line."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader rejects control characters already here
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise UserInputError(
+            f"invalid YAML: {exc.reason} (character #x{exc.character:04x})", file=file, line=line
+        ) from None
     try:
         node = loader.get_single_node()
         lines: dict[Path, int] = {}
         data = None if node is None else _construct(node, (), lines, loader)
+    except UserInputError as exc:
+        exc.file = exc.file or file
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise UserInputError(

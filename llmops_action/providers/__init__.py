@@ -1,0 +1,53 @@
+"""Providers produce the output to be scored. `make_provider` builds one from the config's `provider:` section.
+
+Imports are deferred so that `llmops-action --help` never loads google-genai.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llmops_action.core.config import JudgeConfig, ProviderConfig
+    from llmops_action.providers.base import Provider
+
+
+def make_provider(
+    cfg: ProviderConfig, *, root: Path, api_key: str | None = None, timeout: float = 60.0
+) -> Provider:
+    """The provider the config names. `timeout` (seconds) applies to gemini calls; command uses cfg.timeout."""
+    if cfg.type == "gemini":
+        from llmops_action.errors import UserInputError
+        from llmops_action.providers.gemini import GeminiProvider
+
+        if not api_key:
+            raise UserInputError(
+                "provider type 'gemini' needs an API key",
+                key="provider",
+                hint="Set GEMINI_API_KEY (or GOOGLE_API_KEY), or use a python/command/outputs provider offline.",
+            )
+        assert cfg.model is not None
+        return GeminiProvider(
+            cfg.model, api_key=api_key, base_url=cfg.base_url, timeout=min(timeout, cfg.timeout)
+        )
+    if cfg.type == "python":
+        from llmops_action.providers.python import PythonProvider
+
+        assert cfg.function is not None
+        return PythonProvider(cfg.function, root, timeout=cfg.timeout)
+    if cfg.type == "command":
+        from llmops_action.providers.command import CommandProvider
+
+        assert cfg.command is not None
+        return CommandProvider(cfg.command, root, timeout=cfg.timeout)
+    from llmops_action.providers.outputs import OutputsProvider
+
+    assert cfg.path is not None
+    return OutputsProvider(root / cfg.path)
+
+
+def make_judge_provider(cfg: JudgeConfig, *, api_key: str, timeout: float = 60.0) -> Provider:
+    from llmops_action.providers.gemini import GeminiProvider
+
+    return GeminiProvider(cfg.model, api_key=api_key, base_url=cfg.base_url, timeout=timeout)

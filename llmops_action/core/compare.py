@@ -1,0 +1,413 @@
+"""Build a Comparison: a head RunResult against a base, with paired statistics, drift, gates and prompt diffs.
+
+Pure: two RunResults and the config in, one Comparison out. Statistics, drift and gates live in
+core/stats.py, core/drift.py and core/gates.py; this module pairs the cases and puts the pieces together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from llmops_action.core.comparison import (
+    CaseDelta,
+    Comparison,
+    MetricDelta,
+    PromptChange,
+    RunRef,
+    TrendPoint,
+    UsageSummary,
+)
+from llmops_action.core.config import DriftConfig, GatesConfig, LlmopsConfig
+from llmops_action.core.prompt_diff import unified_prompt_diff
+from llmops_action.core.results import CaseResult, GateResult, PromptInfo, RunResult
+
+SCORE = "score"  # the weighted aggregate of each case
+WORST_CASES = 10
+REASON_KEYS = ("reasoning", "reason", "explanation", "rationale")
+NO_BASELINE = (
+    "No baseline yet for this suite: regression gates were skipped and only absolute gates apply. "
+    "A push to the default branch (or `llmops-action baseline save`) stores one; later pull requests "
+    "compare against it."
+)
+
+
+def compare(
+    base: RunResult | None,
+    head: RunResult,
+    config: LlmopsConfig | None,
+    *,
+    base_source: str = "given",
+    trend: list[TrendPoint] | None = None,
+    links: dict[str, str] | None = None,
+    seed: int = 0,
+) -> Comparison:
+    """Compare `head` with `base` (None: no baseline was found). `config=None` uses default gates and drift."""
+    from llmops_action.core import drift as drift_mod
+    from llmops_action.core import gates as gates_mod
+
+    gates_cfg = config.gates if config is not None else GatesConfig()
+    drift_cfg = config.drift if config is not None else DriftConfig()
+    usage_head = usage_summary(head)
+    usage_base = usage_summary(base) if base is not None else None
+    warnings: list[str] = []
+
+    gates: list[GateResult] = list(gates_mod.absolute_gates(gates_cfg, head.aggregates, head.metrics))
+    comparison = Comparison(
+        suite=head.run.suite,
+        head=run_ref(head),
+        base=run_ref(base) if base is not None else None,
+        base_source=base_source if base is not None else "none",  # type: ignore[arg-type]
+        usage_head=usage_head,
+        usage_base=usage_base,
+        trend=list(trend or []),
+        links=dict(links or {}),
+    )
+
+    if base is None:
+        metrics = [
+            MetricDelta(
+                name=name,
+                kind=_kind(head, name),
+                gated=name in gates_cfg.regression.metrics,
+                head_mean=_mean(head, name),
+                note="no baseline yet",
+            )
+            for name in metric_names(None, head)
+        ]
+        gated = [m for m in metrics if m.gated]
+        regression = gates_mod.regression_gates(
+            gates_cfg.regression, gated, base_usage=None, head_usage=usage_head, like_for_like=False
+        )
+        gates += [g.model_copy(update={"status": "skipped", "reason": "no baseline yet"}) for g in regression]
+        warnings.append(NO_BASELINE)
+        comparison.metrics = metrics
+        comparison.score_distribution = {"head": _scores(head.cases, _dist_metric(head, gates_cfg))}
+        comparison.prompt_changes = []
+    else:
+        not_comparable = comparability(base, head)
+        like_for_like = not not_comparable
+        pairs = paired_cases(base, head)
+        metrics = metric_deltas(base, head, pairs, gates_cfg, seed=seed)
+        judge_keys = [m.key for m in config.judge_metrics] if config is not None else None
+        signals = drift_mod.drift_signals(base, head, drift_cfg, seed=seed, judge_metrics=judge_keys)
+        gates += gates_mod.regression_gates(
+            gates_cfg.regression,
+            metrics,
+            base_usage=usage_base,
+            head_usage=usage_head,
+            like_for_like=like_for_like,
+            not_comparable=not_comparable,
+        )
+        gates += gates_mod.drift_gates(drift_cfg, signals)
+        changes = prompt_changes(base.run.prompts, head.run.prompts)
+        warnings += [
+            f"Prompt '{p.name}' changed but its version is still {p.new_version}: bump the version so runs "
+            "and baselines can tell the two apart."
+            for p in changes
+            if p.version_unchanged
+        ]
+        if base.verdict == "incomplete":
+            warnings.append("The base run is incomplete: its scores cover only part of the dataset.")
+        metric = _dist_metric(head, gates_cfg)
+        deltas = case_deltas(base, head, pairs, metric)
+        comparison.like_for_like = like_for_like
+        comparison.not_comparable = not_comparable
+        comparison.metrics = metrics
+        comparison.drift = list(signals)
+        comparison.prompt_changes = changes
+        comparison.worst_cases = [d for d in deltas if d.delta is not None and d.delta < 0][:WORST_CASES]
+        comparison.score_distribution = {
+            "base": _scores(base.cases, metric),
+            "head": _scores(head.cases, metric),
+        }
+        comparison.paired_cases = len(pairs)
+        base_ids = {c.id for c in base.cases}
+        head_ids = {c.id for c in head.cases}
+        comparison.only_head = len(head_ids - base_ids)
+        comparison.only_base = len(base_ids - head_ids)
+        comparison.extra["case_metric"] = metric
+        comparison.extra["case_deltas"] = [
+            {"id": d.id, "prompt": d.prompt, "base": d.base_score, "head": d.head_score, "delta": d.delta}
+            for d in deltas
+        ]
+        comparison.extra["head_errors"] = [
+            {"id": c.id, "prompt": c.prompt, "error": c.error} for c in head.cases if c.error
+        ]
+
+    comparison.gates = gates
+    comparison.warnings = warnings
+    comparison.verdict = "incomplete" if head.verdict == "incomplete" else gates_mod.verdict(gates)
+    return comparison
+
+
+# --- pieces, each usable alone -------------------------------------------------------------------
+
+
+def run_ref(run: RunResult) -> RunRef:
+    meta = run.run
+    return RunRef(
+        sha=meta.git_sha,
+        branch=meta.git_branch,
+        config_hash=meta.config_hash,
+        dataset_hash=meta.dataset_hash,
+        metrics_hash=meta.metrics_hash,
+        judge_model=meta.judge.model if meta.judge else None,
+        judge_model_version=meta.judge.model_version if meta.judge else None,
+        provider_model=meta.provider.model,
+        cases=len(run.cases),
+        errors=sum(1 for c in run.cases if c.error),
+    )
+
+
+def comparability(base: RunResult, head: RunResult) -> list[str]:
+    """Why base and head are not like-for-like (empty: they are). Prompt changes are what is being tested."""
+    b, h = base.run, head.run
+    reasons = []
+    if b.suite != h.suite:
+        reasons.append(f"suite differs ({b.suite} -> {h.suite})")
+    if b.dataset_hash != h.dataset_hash:
+        reasons.append(f"dataset changed ({b.dataset_hash} -> {h.dataset_hash})")
+    if b.metrics_hash != h.metrics_hash:
+        reasons.append(f"metrics or judge settings changed ({b.metrics_hash} -> {h.metrics_hash})")
+    bj = b.judge.model if b.judge else None
+    hj = h.judge.model if h.judge else None
+    if bj != hj:
+        reasons.append(f"judge model changed ({bj} -> {hj})")
+    if b.config_hash != h.config_hash:
+        reasons.append(f"config hash changed ({b.config_hash} -> {h.config_hash})")
+    return reasons
+
+
+def paired_cases(base: RunResult, head: RunResult) -> list[tuple[CaseResult, CaseResult]]:
+    """Cases present in both runs with no generation error on either side, in head order."""
+    by_id = base.case_map()
+    return [
+        (by_id[c.id], c)
+        for c in head.cases
+        if c.id in by_id and c.error is None and by_id[c.id].error is None
+    ]
+
+
+def metric_names(base: RunResult | None, head: RunResult) -> list[str]:
+    names: list[str] = []
+    if any(c.score is not None for c in head.cases) or (
+        base and any(c.score is not None for c in base.cases)
+    ):
+        names.append(SCORE)
+    names += [m for m in head.metrics if m != SCORE]
+    if base is not None:
+        names += [m for m in base.metrics if m != SCORE and m not in head.metrics]
+    return names
+
+
+def case_value(case: CaseResult, metric: str) -> float | None:
+    if metric == SCORE:
+        return case.score
+    ms = case.metrics.get(metric)
+    return ms.score if ms is not None else None
+
+
+def metric_deltas(
+    base: RunResult,
+    head: RunResult,
+    pairs: list[tuple[CaseResult, CaseResult]],
+    gates_cfg: GatesConfig,
+    *,
+    seed: int = 0,
+) -> list[MetricDelta]:
+    """One MetricDelta per metric on the paired cases; Holm across gated metrics; decision per metric."""
+    from llmops_action.core import stats
+
+    reg = gates_cfg.regression
+    out: list[MetricDelta] = []
+    for name in metric_names(base, head):
+        kind = _kind(head, name) if name in head.metrics or name == SCORE else _kind(base, name)
+        md = MetricDelta(name=name, kind=kind, gated=name in reg.metrics)
+        md.base_mean = _mean(base, name)
+        md.head_mean = _mean(head, name)
+        if name not in head.metrics and name != SCORE:
+            md.note = "not in head run"
+        elif name not in base.metrics and name != SCORE:
+            md.note = "new metric: no base to compare"
+        skip = (head.metrics.get(name) and head.metrics[name].skipped) or (
+            base.metrics.get(name) and base.metrics[name].skipped
+        )
+        if skip:
+            md.note = f"skipped: {skip}"
+        both = [
+            (b, h) for b, h in pairs if case_value(b, name) is not None and case_value(h, name) is not None
+        ]
+        md.n_paired = len(both)
+        if len(both) >= 2 and not md.note:
+            bv = np.array([case_value(b, name) for b, _ in both], dtype=float)
+            hv = np.array([case_value(h, name) for _, h in both], dtype=float)
+            ps = stats.paired_stats(bv, hv, alpha=reg.alpha, seed=seed)
+            md.base_mean, md.head_mean, md.delta = ps.mean_base, ps.mean_head, ps.delta
+            md.ci_low, md.ci_high, md.ci_method = ps.ci_low, ps.ci_high, ps.ci_method
+            md.p_value, md.mde = ps.p_value, ps.mde
+            md.improved, md.regressed, md.unchanged = ps.improved, ps.regressed, ps.unchanged
+            if kind == "pass_fail":
+                bp = [_passed(b, name) for b, _ in both]
+                hp = [_passed(h, name) for _, h in both]
+                if all(p is not None for p in bp + hp):
+                    md.mcnemar_p = stats.mcnemar_exact(np.array(bp, dtype=bool), np.array(hp, dtype=bool))
+        elif not md.note:
+            md.note = f"insufficient data ({len(both)} paired case{'s' if len(both) != 1 else ''})"
+        out.append(md)
+
+    gated = [m for m in out if m.gated]
+    for m, adj in zip(gated, stats.holm([m.p_value for m in gated]), strict=True):
+        m.p_adjusted = adj
+    for m in out:
+        if m.delta is None:
+            # No test ran: "insufficient data" is a warning, never a pass (a skipped metric stays neutral).
+            m.decision = "pass" if m.note.startswith(("skipped", "not in head", "new metric")) else "warn"
+            continue
+        p = m.p_adjusted if m.gated else m.p_value
+        m.decision = stats.decide(p, m.delta, reg.delta, reg.alpha)
+    return out
+
+
+def case_deltas(
+    base: RunResult, head: RunResult, pairs: list[tuple[CaseResult, CaseResult]], metric: str
+) -> list[CaseDelta]:
+    """Per-case deltas on `metric`, most negative first, with outputs and the judge's reason."""
+    out = []
+    for b, h in pairs:
+        bv, hv = case_value(b, metric), case_value(h, metric)
+        if bv is None or hv is None:
+            continue
+        out.append(
+            CaseDelta(
+                id=h.id,
+                prompt=h.prompt,
+                metric=metric,
+                base_score=bv,
+                head_score=hv,
+                delta=hv - bv,
+                base_output=b.output,
+                head_output=h.output,
+                judge_reason=judge_reason(h, metric, b),
+                head_error=h.error,
+            )
+        )
+    out.sort(key=lambda d: (d.delta if d.delta is not None else 0.0, d.id))
+    return out
+
+
+def judge_reason(case: CaseResult, metric: str, base_case: CaseResult | None = None) -> str | None:
+    """The judge's explanation for `metric` on this case; for the aggregate, the judge metric that fell most."""
+    candidates: Iterable[str]
+    if metric != SCORE:
+        candidates = [metric]
+    else:
+
+        def drop(name: str) -> float:
+            hv = case_value(case, name)
+            bv = case_value(base_case, name) if base_case is not None else None
+            return (hv - bv) if hv is not None and bv is not None else 0.0
+
+        candidates = sorted(case.metrics, key=drop)
+    for name in candidates:
+        ms = case.metrics.get(name)
+        if ms is None:
+            continue
+        for key in REASON_KEYS:
+            value = ms.details.get(key)
+            if isinstance(value, str) and value.strip():
+                return value if metric != SCORE else f"{name}: {value}"
+    return None
+
+
+def prompt_changes(base: list[PromptInfo], head: list[PromptInfo]) -> list[PromptChange]:
+    """Changed (content hash differs), added and removed prompts, with unified diffs."""
+    b = {p.name: p for p in base}
+    h = {p.name: p for p in head}
+    out: list[PromptChange] = []
+    for name in sorted(b.keys() | h.keys()):
+        old, new = b.get(name), h.get(name)
+        if old is not None and new is not None and old.hash == new.hash:
+            continue
+        status = "changed" if old and new else ("added" if new else "removed")
+        out.append(
+            PromptChange(
+                name=name,
+                status=status,  # type: ignore[arg-type]
+                old_version=old.version if old else None,
+                new_version=new.version if new else None,
+                old_hash=old.hash if old else None,
+                new_hash=new.hash if new else None,
+                diff=unified_prompt_diff(
+                    _content(old),
+                    _content(new),
+                    f"{name}@{old.version} (base)" if old else "/dev/null",
+                    f"{name}@{new.version} (head)" if new else "/dev/null",
+                ),
+                version_unchanged=bool(old and new and old.version == new.version),
+            )
+        )
+    return out
+
+
+def usage_summary(run: RunResult) -> UsageSummary:
+    lat = [c.latency_ms for c in run.cases if c.latency_ms is not None]
+    costs = [c.cost_usd for c in run.cases if c.cost_usd is not None]
+    return UsageSummary(
+        cases=len(run.cases),
+        errors=sum(1 for c in run.cases if c.error),
+        cost_usd=float(sum(costs)) if costs else None,
+        input_tokens=sum(c.input_tokens or 0 for c in run.cases),
+        output_tokens=sum(c.output_tokens or 0 for c in run.cases),
+        latency_p50_ms=float(np.percentile(lat, 50)) if lat else None,
+        latency_p95_ms=float(np.percentile(lat, 95)) if lat else None,
+        cache_hits=sum(1 for c in run.cases if c.cache_hit),
+        judge_cache_hits=sum(c.judge_cache_hits for c in run.cases),
+    )
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _kind(run: RunResult, name: str) -> Any:
+    if name == SCORE or name not in run.metrics:
+        return "score"
+    return run.metrics[name].kind
+
+
+def _mean(run: RunResult, name: str) -> float | None:
+    if name == SCORE:
+        value = run.aggregates.get(SCORE)
+        if value is None:
+            scores = [c.score for c in run.cases if c.score is not None]
+            value = float(np.mean(scores)) if scores else None
+        return value
+    agg = run.metrics.get(name)
+    return agg.mean if agg is not None else None
+
+
+def _passed(case: CaseResult, name: str) -> bool | None:
+    ms = case.metrics.get(name)
+    return ms.passed if ms is not None else None
+
+
+def _dist_metric(run: RunResult, gates_cfg: GatesConfig) -> str:
+    """The per-case score shown in worst cases and the distribution: the aggregate, else the first gated metric."""
+    if any(c.score is not None for c in run.cases):
+        return SCORE
+    for name in gates_cfg.regression.metrics:
+        if name in run.metrics:
+            return name
+    return next(iter(run.metrics), SCORE)
+
+
+def _scores(cases: list[CaseResult], metric: str) -> list[float]:
+    return [v for c in cases if c.error is None and (v := case_value(c, metric)) is not None]
+
+
+def _content(p: PromptInfo | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {"system": p.system, "template": p.template, "variables": p.variables}

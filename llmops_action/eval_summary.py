@@ -1,0 +1,82 @@
+"""The terminal summary of a RunResult: per-metric table, skipped metrics with reasons, gates, errors, cache.
+
+Plain text (no colours) so it reads the same in a terminal, a CI log and a test assertion.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmops_action.core.results import RunResult
+
+MAX_ERRORS_SHOWN = 10
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_summary(result: RunResult, results_path: Path | None = None) -> str:
+    run = result.run
+    lines = [
+        f"suite {run.suite}: {result.counts.cases} cases, provider {run.provider.type}"
+        + (f" ({run.provider.model})" if run.provider.model else "")
+        + (f", judge {run.judge.model}" if run.judge else "")
+        + (f", shard {run.shard}" if run.shard else ""),
+        "",
+        f"{'metric':<24} {'mean':>7} {'n':>5} {'errors':>6} {'weight':>6}",
+    ]
+    skipped: list[str] = []
+    for key, agg in result.metrics.items():
+        if key == "score":
+            continue
+        if agg.skipped and agg.n == 0:
+            skipped.append(f"  {key}: skipped: {agg.skipped}")
+            continue
+        lines.append(f"{key:<24} {_fmt(agg.mean):>7} {agg.n:>5} {agg.errors:>6} {agg.weight:>6g}")
+    score = result.metrics.get("score")
+    if score is not None and (score.n or score.errors):
+        lines.append(f"{'score (weighted)':<24} {_fmt(score.mean):>7} {score.n:>5} {score.errors:>6}")
+    elif score is not None and score.skipped:
+        skipped.append(f"  score: skipped: {score.skipped}")
+    a = result.aggregates
+    cost = a.get("cost_usd")
+    lines.append("")
+    lines.append(
+        f"latency p50 {_fmt(a.get('latency_p50_ms'), 0)} ms, p95 {_fmt(a.get('latency_p95_ms'), 0)} ms; "
+        f"tokens in {int(a.get('input_tokens_total') or 0)}, out {int(a.get('output_tokens_total') or 0)}; "
+        f"cost {'-' if cost is None else f'${cost:.4f}'}"
+    )
+    c = result.counts
+    lines.append(
+        f"cache hits: {c.cache_hits} generation, {c.judge_cache_hits} judge; judge calls {c.judge_calls}"
+    )
+    if skipped:
+        lines += ["", "skipped metrics:", *skipped]
+    if result.gates:
+        lines += ["", "gates:"]
+        for g in result.gates:
+            value = "-" if g.value is None else f"{g.value:.4g}"
+            bound = f" {g.op} {g.threshold:g}" if g.op and g.threshold is not None else ""
+            extra = f" ({g.reason})" if g.reason else ""
+            lines.append(
+                f"  [{g.status.upper()}] {g.name}: {value}{bound}{'' if g.blocking else ' (non-blocking)'}{extra}"
+            )
+    failed = [case for case in result.cases if case.error or any(s.error for s in case.metrics.values())]
+    if failed:
+        lines += ["", f"errors ({len(failed)} cases):"]
+        for case in failed[:MAX_ERRORS_SHOWN]:
+            if case.error:
+                lines.append(f"  {case.id}: {case.error}")
+            else:
+                first = next((k, s.error) for k, s in case.metrics.items() if s.error)
+                lines.append(f"  {case.id}: {first[0]}: {first[1]}")
+        if len(failed) > MAX_ERRORS_SHOWN:
+            lines.append(f"  ... and {len(failed) - MAX_ERRORS_SHOWN} more (see results.json)")
+    blocked = [case.id for case in result.cases if case.blocked]
+    if blocked:
+        lines.append(f"blocked prompts: {', '.join(blocked[:MAX_ERRORS_SHOWN])}")
+    lines += ["", f"verdict: {result.verdict}"]
+    if results_path is not None:
+        lines.append(f"results: {results_path}")
+    return "\n".join(lines)

@@ -1,0 +1,360 @@
+"""The evaluation orchestrator: render every case, get its output, score it, aggregate, gate -> RunResult.
+
+Each case runs as one pipeline on a worker thread (generate, then deterministic metrics, then the judge calls), so
+judge calls overlap other cases' generation and the pool stays full. Every provider and judge call goes through
+one Runner (shared rate limit, retries) and one Cache. A case whose generation fails keeps its error and gets no
+score; a judge call that fails is an error on that metric. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from llmops_action import __version__
+from llmops_action.cache import Cache, Kind, cache_key
+from llmops_action.core.config import LlmopsConfig, MetricConfig, Price
+from llmops_action.core.dataset import Case
+from llmops_action.core.gates import absolute_gates, verdict
+from llmops_action.core.metrics import score_deterministic
+from llmops_action.core.metrics.aggregate import aggregate_run, case_score
+from llmops_action.core.metrics.lexical import retrieved_contexts
+from llmops_action.core.prompts import RenderedPrompt, render
+from llmops_action.core.results import (
+    CaseResult,
+    Counts,
+    MetricScore,
+    ModelInfo,
+    PromptInfo,
+    RunMeta,
+    RunResult,
+)
+from llmops_action.core.shard import in_shard
+from llmops_action.errors import ProviderError
+from llmops_action.judge import judge_case, skipped_judge
+from llmops_action.providers import make_judge_provider, make_provider
+from llmops_action.providers.base import ModelRequest, ModelResponse, Provider
+from llmops_action.runner import RetryPolicy, Runner
+from llmops_action.workspace import Workspace
+
+RESULTS_FILE = "results.json"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _sha(value: Any) -> str:
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def dataset_hash(cases: list[Case]) -> str:
+    """Of the whole dataset (not the shard), so shards of one run and the unsharded run agree."""
+    return _sha(sorted((c.model_dump(mode="json") for c in cases), key=lambda c: c["id"]))
+
+
+def metrics_hash(config: LlmopsConfig) -> str:
+    judge = config.judge.model_dump(mode="json", include={"model", "samples", "temperature"})
+    return _sha(
+        {"metrics": [m.model_dump(mode="json", by_alias=True) for m in config.metrics], "judge": judge}
+    )
+
+
+def case_cost(price: Price | None, response: ModelResponse | None) -> float | None:
+    """USD from the per-model price table (per 1M tokens); None when the price or the token counts are unknown."""
+    if price is None or response is None or response.input_tokens is None or response.output_tokens is None:
+        return None
+    return (response.input_tokens * price.input + response.output_tokens * price.output) / 1_000_000
+
+
+@dataclass
+class _Tally:
+    """Counters shared by worker threads."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    judge_calls: int = 0
+    provider_version: str | None = None
+    judge_version: str | None = None
+
+
+class _Calls:
+    """Provider and judge calls through the cache and the runner."""
+
+    def __init__(self, runner: Runner, cache: Cache | None, tally: _Tally) -> None:
+        self.runner = runner
+        self.cache = cache
+        self.tally = tally
+
+    def complete(self, provider: Provider, request: ModelRequest, kind: Kind) -> ModelResponse:
+        use_cache = self.cache is not None and getattr(provider, "cacheable", True)
+        key = cache_key(provider.cache_identity(), request, kind) if use_cache else ""
+        if use_cache and self.cache is not None:
+            hit = self.cache.get(key, kind)
+            if hit is not None:
+                return hit
+        response = self.runner.call(lambda: provider.complete(request))
+        with self.tally.lock:
+            if kind == "judge":
+                self.tally.judge_calls += 1
+                self.tally.judge_version = self.tally.judge_version or response.model_version
+            else:
+                self.tally.provider_version = self.tally.provider_version or response.model_version
+        if use_cache and self.cache is not None:
+            self.cache.put(key, response)
+        return response
+
+
+def _request(config: LlmopsConfig, case: Case, rendered: RenderedPrompt) -> ModelRequest:
+    return ModelRequest(
+        system=rendered.system,
+        user=rendered.user,
+        case_id=case.id,
+        variables=dict(case.vars),
+        case=case.model_dump(mode="json"),
+        temperature=config.provider.temperature,
+        seed=config.provider.seed,
+        max_tokens=config.provider.max_tokens,
+    )
+
+
+def _no_output_reason(error: str | None, response: ModelResponse | None) -> str:
+    if error:
+        return f"no output: generation failed: {error}"
+    if response is not None and response.blocked:
+        return f"no output: prompt blocked ({response.blocked})"
+    finish = response.finish_reason if response is not None else None
+    return f"no output: empty answer (finish reason {finish or 'unknown'})"
+
+
+def _score_case(
+    ws: Workspace,
+    case: Case,
+    rendered: RenderedPrompt,
+    provider: Provider,
+    judge_provider: Provider | None,
+    calls: _Calls,
+) -> CaseResult:
+    config = ws.config
+    prompt = ws.prompts[case.prompt]
+    response: ModelResponse | None = None
+    error: str | None = None
+    try:
+        response = calls.complete(provider, _request(config, case, rendered), "generation")
+    except ProviderError as exc:
+        error = exc.message
+    output = response.text if response is not None else None
+
+    retrieved = retrieved_contexts(response.raw if response else None)[1]
+    plain = [m for m in config.metrics if m.type != "judge"]
+    scores: dict[str, MetricScore] = dict(score_deterministic(plain, case, output, response))
+    judge_hits = 0
+    for metric in config.judge_metrics:
+        if judge_provider is None:
+            scores[metric.key] = skipped_judge(metric)
+        elif output is None:
+            scores[metric.key] = MetricScore(error=_no_output_reason(error, response))
+        else:
+            hits = [0]
+            complete = _judge_complete(judge_provider, calls, hits)
+            scores[metric.key] = judge_case(
+                metric, case, output, complete, config.judge, retrieved=retrieved or None
+            )
+            judge_hits += hits[0]
+    ordered = {m.key: scores[m.key] for m in config.metrics if m.key in scores}
+
+    model = getattr(provider, "model", None)
+    price = config.pricing.get(model) if model else None
+    return CaseResult(
+        id=case.id,
+        prompt=case.prompt,
+        prompt_version=prompt.version,
+        tags=list(case.tags),
+        vars=dict(case.vars),
+        reference=case.reference,
+        output=output,
+        error=error,
+        finish_reason=response.finish_reason if response else None,
+        blocked=response.blocked if response else None,
+        latency_ms=response.latency_ms
+        if response
+        else None,  # a cache hit keeps the latency it was measured at
+        input_tokens=response.input_tokens if response else None,
+        output_tokens=response.output_tokens if response else None,
+        cost_usd=case_cost(price, response),
+        cache_hit=bool(response and response.cache_hit),
+        judge_cache_hits=judge_hits,
+        metrics=ordered,
+        score=case_score(config.metrics, ordered),
+    )
+
+
+def _judge_complete(
+    judge: Provider, calls: _Calls, hits: list[int]
+) -> Callable[[ModelRequest], ModelResponse]:
+    def complete(request: ModelRequest) -> ModelResponse:
+        response = calls.complete(judge, request, "judge")
+        if response.cache_hit:
+            hits[0] += 1
+        return response
+
+    return complete
+
+
+def _failed_case(ws: Workspace, case: Case, exc: BaseException) -> CaseResult:
+    """A bug or an unexpected exception in one case's pipeline: recorded on the case, never lost."""
+    reason = f"internal error: {type(exc).__name__}: {exc}"
+    metrics = {m.key: MetricScore(error=reason) for m in ws.config.metrics}
+    prompt = ws.prompts.get(case.prompt)
+    return CaseResult(
+        id=case.id,
+        prompt=case.prompt,
+        prompt_version=prompt.version if prompt else None,
+        tags=list(case.tags),
+        vars=dict(case.vars),
+        reference=case.reference,
+        error=reason,
+        metrics=metrics,
+    )
+
+
+def incomplete_rate(cases: list[CaseResult]) -> float:
+    """Share of cases with a generation error or any metric error (judge errors count: the run lacks them)."""
+    if not cases:
+        return 0.0
+    bad = sum(1 for c in cases if c.error or any(s.error for s in c.metrics.values()))
+    return bad / len(cases)
+
+
+def evaluate(
+    ws: Workspace,
+    *,
+    out_dir: Path | None = None,
+    api_key: str | None = None,
+    use_cache: bool = True,
+    shard: tuple[int, int] | None = None,
+    git_sha: str | None = None,
+    git_branch: str | None = None,
+    event: str | None = None,
+    pr_number: int | None = None,
+    progress: bool = False,
+    provider: Provider | None = None,
+    judge_provider: Provider | None = None,
+    runner: Runner | None = None,
+) -> RunResult:
+    """Evaluate the workspace's cases (those in `shard`, when given) and return the RunResult.
+
+    `provider` / `judge_provider` override what the config names (tests, custom apps). Without an api key and
+    without a judge_provider, judge metrics are skipped ("no judge credentials"). Writes `out_dir/results.json`
+    atomically when out_dir is given. Raises UserInputError before any call when a case cannot be rendered.
+    """
+
+    config = ws.config
+    started = _now()
+    cases = [c for c in ws.cases if in_shard(c.id, shard)]
+    # Render everything first: a template error is bad input (exit 2) and must stop the run before any call.
+    rendered = {c.id: render(ws.prompts[c.prompt], c.vars, case_id=c.id) for c in cases}
+
+    timeout = config.retries.timeout
+    provider = provider or make_provider(config.provider, root=ws.root, api_key=api_key, timeout=timeout)
+    if judge_provider is None and api_key and config.judge_metrics:
+        judge_provider = make_judge_provider(config.judge, api_key=api_key, timeout=timeout)
+    runner = runner or Runner(
+        concurrency=config.concurrency,
+        policy=RetryPolicy(config.retries.attempts, config.retries.initial_delay, config.retries.max_delay),
+        rpm=config.rpm,
+    )
+    cache = Cache(ws.root / config.cache.dir) if use_cache and config.cache.enabled else None
+    tally = _Tally()
+    calls = _Calls(runner, cache, tally)
+
+    def work(case: Case) -> CaseResult:
+        return _score_case(ws, case, rendered[case.id], provider, judge_provider, calls)
+
+    results: dict[str, CaseResult] = {}
+    bar = _progress_bar(len(cases)) if progress else None
+    for case, fut in runner.map_unordered(work, cases):
+        exc = fut.exception()
+        results[case.id] = _failed_case(ws, case, exc) if exc is not None else fut.result()
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    ordered = [results[c.id] for c in cases]
+
+    metric_aggs, aggregates = aggregate_run(config, ordered)
+    gates = absolute_gates(config.gates, aggregates, metric_aggs)
+    outcome = verdict(gates)
+    if incomplete_rate(ordered) > config.max_error_rate:
+        outcome = "incomplete"
+
+    used_prompts = sorted({c.prompt for c in cases} or set(ws.prompts))
+    meta = RunMeta(
+        suite=config.suite,
+        tool_version=__version__,
+        config_hash=config.config_hash(),
+        dataset_hash=dataset_hash(ws.cases),
+        metrics_hash=metrics_hash(config),
+        git_sha=git_sha,
+        git_branch=git_branch,
+        event=event,
+        pr_number=pr_number,
+        prompts=[_prompt_info(ws, name) for name in used_prompts],
+        provider=ModelInfo(
+            type=getattr(provider, "kind", config.provider.type),
+            model=getattr(provider, "model", None),
+            model_version=tally.provider_version,
+        ),
+        judge=ModelInfo(type="gemini", model=config.judge.model, model_version=tally.judge_version)
+        if config.judge_metrics
+        else None,
+        started_at=started,
+        finished_at=_now(),
+        shard=f"{shard[0]}/{shard[1]}" if shard else None,
+    )
+    result = RunResult(
+        run=meta,
+        cases=ordered,
+        metrics=metric_aggs,
+        aggregates=aggregates,
+        counts=Counts(
+            cases=len(ordered),
+            errors=sum(1 for c in ordered if c.error or any(s.error for s in c.metrics.values())),
+            cache_hits=sum(1 for c in ordered if c.cache_hit),
+            judge_cache_hits=sum(c.judge_cache_hits for c in ordered),
+            judge_calls=tally.judge_calls,
+        ),
+        gates=gates,
+        verdict=outcome,  # type: ignore[arg-type]
+    )
+    if out_dir is not None:
+        result.write(Path(out_dir) / RESULTS_FILE)
+    return result
+
+
+def _prompt_info(ws: Workspace, name: str) -> PromptInfo:
+    p = ws.prompts[name]
+    return PromptInfo(
+        name=p.name,
+        version=p.version,
+        hash=p.content_hash,
+        system=p.system,
+        template=p.template,
+        variables=[v.model_dump(mode="json", exclude_none=True) for v in p.variables],
+    )
+
+
+def _progress_bar(total: int) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="case", desc="eval", leave=False)
+
+
+def judge_metric_keys(metrics: list[MetricConfig]) -> list[str]:
+    return [m.key for m in metrics if m.type == "judge"]

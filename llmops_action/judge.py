@@ -1,0 +1,117 @@
+"""Run the LLM judge for one metric on one case.
+
+Every call gets a fresh random nonce (the tags around untrusted fields carry it). A verdict that does not
+parse is retried once with a new nonce, then becomes an error. Never a neutral or passing score.
+
+With `samples: k` the judge is called k times (sample index 0..k-1, part of the cache key) and the mean is
+the score. If any sample fails, the whole metric is an error: averaging the samples that happened to succeed
+would quietly turn "k judgements" into fewer, and a flaky judge would look steadier than it is.
+"""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from llmops_action.core.config import JudgeConfig, MetricConfig
+from llmops_action.core.dataset import Case
+from llmops_action.core.metrics.judge_prompt import (
+    JudgeParseError,
+    JudgeVerdict,
+    build_judge_request,
+    parse_judge_output,
+)
+from llmops_action.core.results import MetricScore
+from llmops_action.errors import ProviderError
+from llmops_action.providers.base import ModelRequest, ModelResponse
+
+NO_CREDENTIALS = "no judge credentials"
+_OK_FINISH = (None, "STOP", "FINISH_REASON_UNSPECIFIED")
+
+
+class _JudgeFailure(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def skipped_judge(metric: MetricConfig) -> MetricScore:
+    """What a judge metric records when no judge can run (no GEMINI_API_KEY): a skip, never a score."""
+    return MetricScore(skipped=NO_CREDENTIALS, details={"criterion": metric.criterion})
+
+
+def _one_sample(
+    metric: MetricConfig,
+    case: Case,
+    output: str,
+    complete: Callable[[ModelRequest], ModelResponse],
+    judge_cfg: JudgeConfig,
+    sample: int,
+    retrieved: Sequence[str] | None,
+) -> tuple[JudgeVerdict, ModelResponse, int]:
+    """(verdict, response, attempts). Raises _JudgeFailure with the reason."""
+    last_parse_error = ""
+    for attempt in (1, 2):
+        request = build_judge_request(
+            metric, case, output, judge_cfg, nonce=secrets.token_hex(8), sample=sample, retrieved=retrieved
+        )
+        try:
+            response = complete(request)
+        except ProviderError as exc:
+            raise _JudgeFailure(f"provider error: {exc.message}") from None
+        if response.blocked:
+            raise _JudgeFailure(f"judge prompt blocked ({response.blocked})")
+        if response.finish_reason not in _OK_FINISH:
+            raise _JudgeFailure(f"judge stopped with finish reason {response.finish_reason}")
+        try:
+            return parse_judge_output(response.text, metric.scale), response, attempt
+        except JudgeParseError as exc:
+            last_parse_error = exc.reason
+    raise _JudgeFailure(f"unparseable verdict after a retry: {last_parse_error}")
+
+
+def judge_case(
+    metric: MetricConfig,
+    case: Case,
+    output: str,
+    complete: Callable[[ModelRequest], ModelResponse],
+    judge_cfg: JudgeConfig,
+    *,
+    retrieved: Sequence[str] | None = None,
+) -> MetricScore:
+    """Judge `output` on `metric` (a judge metric). `complete` is the runner's call (retries, rate limit,
+    cache). `retrieved`: context texts the app used, if it reported them; better grounding for faithfulness."""
+    verdicts: list[JudgeVerdict] = []
+    responses: list[ModelResponse] = []
+    attempts = 0
+    for sample in range(judge_cfg.samples):
+        try:
+            verdict, response, n = _one_sample(metric, case, output, complete, judge_cfg, sample, retrieved)
+        except _JudgeFailure as exc:
+            where = f" (sample {sample + 1} of {judge_cfg.samples})" if judge_cfg.samples > 1 else ""
+            return MetricScore(error=f"judge: {exc.reason}{where}", details={"judge_model": judge_cfg.model})
+        verdicts.append(verdict)
+        responses.append(response)
+        attempts += n
+    scores = [v.normalized for v in verdicts]
+    mean = statistics.fmean(scores)
+    details: dict[str, Any] = {
+        "criterion": metric.criterion,
+        "raw_scores": [v.score for v in verdicts],
+        "scale": list(metric.scale),
+        "reasoning": verdicts[0].reasoning,
+        "manipulation_detected": any(v.manipulation_detected for v in verdicts),
+        "judge_model": judge_cfg.model,
+        "judge_model_version": next((r.model_version for r in responses if r.model_version), None),
+        "samples": len(verdicts),
+        "calls": attempts,
+        "cache_hits": sum(1 for r in responses if r.cache_hit),
+    }
+    if len(scores) > 1:
+        details["std"] = statistics.pstdev(scores)
+        details["min"] = min(scores)
+        details["max"] = max(scores)
+    passed = None if metric.threshold is None else mean >= metric.threshold
+    return MetricScore(score=mean, passed=passed, details=details)

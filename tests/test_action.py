@@ -1,0 +1,292 @@
+"""Runner emulation: the entrypoint runs as GitHub runs a container action, against a local fake GitHub.
+
+Each run is a subprocess with only environment variables (INPUT_* with hyphens kept, GITHUB_EVENT_PATH
+pointing at a real webhook payload rewritten to this repository's shas), cwd = a fresh clone of a real
+git repository holding the quickstart, and GITHUB_API_URL pointing at tests/support/github_server.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llmops_action.action import main
+from llmops_action.action_io import escape_data, escape_property
+from tests.support.action_runner import REPO, ActionProject, copy_artifact, degraded_app
+from tests.support.github_server import SECONDARY_RATE_LIMIT_BODY, FakeGitHub, GitHubServer, load_payload
+
+pytestmark = pytest.mark.slow
+CONTEXTS = ("llmops/quality", "llmops/regression", "llmops/drift")
+MARKER = "<!-- llmops-action:comment suite=quickstart -->"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> ActionProject:
+    return ActionProject(tmp_path_factory.mktemp("action"))
+
+
+@pytest.fixture
+def github() -> tuple[FakeGitHub, GitHubServer]:
+    fake = FakeGitHub(REPO)
+    with GitHubServer(fake) as server:
+        yield fake, server
+
+
+def writes(fake: FakeGitHub) -> list[str]:
+    return [f"{r.method} {r.path}" for r in fake.requests if r.method != "GET"]
+
+
+def assert_pending_then_final(fake: FakeGitHub, sha: str) -> dict[str, str]:
+    posts = fake.status_posts(sha)
+    for ctx in CONTEXTS:
+        states = [s["state"] for s in posts if s["context"] == ctx]
+        assert states[0] == "pending" and len(states) == 2 and states[1] != "pending", (ctx, states)
+    for s in posts:
+        assert s["description"].isascii() and len(s["description"]) <= 140
+        assert s["target_url"].startswith(f"https://github.com/{REPO}/actions/runs/")
+    return fake.latest_statuses(sha)
+
+
+def test_first_pr_run_creates_one_comment_and_three_statuses_then_updates_it(project, github) -> None:
+    fake, server = github
+    head = project.head("feature-same", {"NOTES.md": "a docs-only change\n"})
+    fake.add_pull(2, head_sha=head, base_sha=project.base_sha)
+
+    first = project.run("pull_request", project.pr_payload("opened", head), sha=head, api_url=server.url)
+
+    assert first.code == 0, first.stdout + first.stderr
+    [comment] = fake.comments[2]
+    assert comment["body"].startswith(MARKER) and comment["user"]["login"] == "github-actions[bot]"
+    assert assert_pending_then_final(fake, head) == dict.fromkeys(CONTEXTS, "success")
+    assert first.outputs["verdict"] in ("pass", "warn")
+    assert first.outputs["comment-url"] == comment["html_url"]
+    assert first.outputs["results-path"] == ".llmops/out/results.json"
+    assert float(first.outputs["score"]) > 0 and first.outputs["score-delta"] == "0.0000"
+    assert "quickstart" in first.summary and len(first.summary) > 200
+    assert {"comparison.json", "comment.md", "summary.md", "junit.xml", "results.json", "pr.json"} <= {
+        p.name for p in first.out_dir.iterdir()
+    }
+
+    second = project.run(
+        "pull_request", project.pr_payload("synchronize", head), sha=head, api_url=server.url
+    )
+
+    assert second.code == 0, second.stdout + second.stderr
+    assert [c["id"] for c in fake.comments[2]] == [comment["id"]]
+    assert writes(fake).count(f"POST /repos/{REPO}/issues/2/comments") == 1
+    assert writes(fake).count(f"PATCH /repos/{REPO}/issues/comments/{comment['id']}") == 1
+
+
+def test_a_degrading_head_sets_failure_and_exits_1(project, github) -> None:
+    fake, server = github
+    head = project.head("feature-bad", {"app.py": degraded_app()})
+    fake.add_pull(3, head_sha=head, base_sha=project.base_sha)
+
+    out = project.run(
+        "pull_request", project.pr_payload("opened", head, number=3), sha=head, api_url=server.url
+    )
+
+    assert out.code == 1, out.stdout + out.stderr
+    assert assert_pending_then_final(fake, head)["llmops/regression"] == "failure"
+    assert out.outputs["verdict"] == "fail" and float(out.outputs["score-delta"]) < 0
+    assert "::error file=.llmops.yml,title=llmops regression::gate regression/" in out.stdout
+    assert len(fake.comments[3]) == 1
+
+
+def test_a_push_saves_the_baseline_and_the_next_pr_uses_it(tmp_path: Path, github) -> None:
+    fake, server = github
+    project = ActionProject(tmp_path)  # its own remote: no baseline exists before this push
+
+    pushed = project.run(
+        "push", project.push_payload(project.base_sha), sha=project.base_sha, api_url=server.url
+    )
+
+    assert pushed.code == 0, pushed.stdout + pushed.stderr
+    assert project.dev.git("ls-remote", "origin", "llmops-baselines").strip()
+    assert assert_pending_then_final(fake, project.base_sha)["llmops/quality"] == "success"
+    assert "baseline" in pushed.summary and "llmops-baselines" in pushed.summary
+
+    head = project.head("feature", {"NOTES.md": "x\n"})
+    fake.add_pull(4, head_sha=head, base_sha=project.base_sha)
+    pr = project.run(
+        "pull_request", project.pr_payload("opened", head, number=4), sha=head, api_url=server.url
+    )
+
+    assert pr.code == 0, pr.stdout + pr.stderr
+    comparison = pr.comparison()
+    assert comparison["base_source"] == "stored" and comparison["base"]["sha"] == project.base_sha
+
+
+def test_tag_pushes_deleted_refs_and_other_branches_are_skipped(project, github) -> None:
+    fake, server = github
+    deleted = load_payload("push", "payload.json")  # the fixture deletes refs/tags/simple-tag
+    out = project.run("push", deleted, sha=project.base_sha, api_url=server.url)
+    other = project.run(
+        "push",
+        {**project.push_payload(project.base_sha), "ref": "refs/heads/dev"},
+        sha=project.base_sha,
+        api_url=server.url,
+    )
+
+    assert (out.code, other.code) == (0, 0)
+    assert "deleted" in out.stdout and "not the default branch" in other.stdout
+    assert writes(fake) == []
+
+
+def test_a_fork_pr_posts_nothing_and_explains_report_mode(project, github) -> None:
+    fake, server = github
+    head = project.head("fork-feature", {"NOTES.md": "from a fork\n"})
+    payload = project.pr_payload("opened", head, number=5, fork="mallory/llmops-demo")
+
+    out = project.run("pull_request", payload, sha=head, api_url=server.url)
+
+    assert out.code == 0, out.stdout + out.stderr
+    assert fake.requests == []
+    assert (
+        "::notice title=llmops-action%3A report mode::Report only: this pull request comes from the fork"
+        in out.stdout
+    )
+    assert "mode: report" in out.stdout and len(out.summary) > 200
+    assert json.loads((out.out_dir / "pr.json").read_text())["number"] == 5
+
+
+def test_report_mode_validates_the_fork_artifact_then_posts(project, github, tmp_path: Path) -> None:
+    fake, server = github
+    head = project.head("fork-feature-2", {"NOTES.md": "from a fork, again\n"})
+    fork_run = project.run(
+        "pull_request",
+        project.pr_payload("opened", head, number=6, fork="mallory/x"),
+        sha=head,
+        api_url=server.url,
+    )
+    artifact = copy_artifact(fork_run, tmp_path / "artifact")
+    (artifact / "comment.md").write_text(
+        "@everyone free money <!-- llmops-action:comment suite=quickstart -->"
+    )
+    fake.add_pull(6, head_sha=head, base_sha=project.base_sha, head_repo="mallory/x")
+    run_event = load_payload("workflow_run", "completed.with-pull-requests.payload.json")
+    run_event["workflow_run"].update(head_sha=head, pull_requests=[])  # GitHub leaves it empty for forks
+    inputs = {"MODE": "report", "ARTIFACT-PATH": str(artifact)}
+
+    out = project.run("workflow_run", run_event, sha=project.base_sha, api_url=server.url, inputs=inputs)
+
+    assert out.code == 0, out.stdout + out.stderr
+    [comment] = fake.comments[6]
+    assert comment["body"].startswith(MARKER) and "free money" not in comment["body"]
+    assert set(fake.latest_statuses(head)) == set(CONTEXTS)
+
+    tampered = json.loads((artifact / "comparison.json").read_text())
+    tampered["head"]["sha"] = "f" * 40
+    (artifact / "comparison.json").write_text(json.dumps(tampered))
+    before = len(fake.requests)
+    refused = project.run("workflow_run", run_event, sha=project.base_sha, api_url=server.url, inputs=inputs)
+
+    assert refused.code == 2 and "refusing it" in refused.stdout
+    assert fake.requests[before:] == []
+
+
+def test_502s_and_a_secondary_rate_limit_while_posting_leave_exactly_one_comment(project, github) -> None:
+    fake, server = github
+    head = project.head("feature-flaky", {"NOTES.md": "flaky network\n"})
+    fake.add_pull(7, head_sha=head, base_sha=project.base_sha)
+    comments = r"/issues/7/comments$"
+    fake.fail("GET", comments, nth=1, status=502)
+    fake.fail("POST", comments, nth=1, status=502, apply_first=True)  # landed, but the answer was lost
+    fake.fail(
+        "PATCH",
+        r"/issues/comments/",
+        nth=1,
+        status=403,
+        headers={"Retry-After": "1"},
+        body=SECONDARY_RATE_LIMIT_BODY,
+    )
+    fake.fail(
+        "POST", r"/statuses/", nth=4, status=403, headers={"Retry-After": "1"}, body=SECONDARY_RATE_LIMIT_BODY
+    )
+
+    out = project.run(
+        "pull_request", project.pr_payload("opened", head, number=7), sha=head, api_url=server.url
+    )
+
+    assert out.code == 0, out.stdout + out.stderr
+    assert all(f.fired for f in fake.faults)
+    assert len(fake.comments[7]) == 1
+    assert writes(fake).count(f"POST /repos/{REPO}/issues/7/comments") == 1
+    assert fake.latest_statuses(head) == dict.fromkeys(CONTEXTS, "success")
+
+
+def test_a_bad_config_ends_every_pending_status_in_error_and_exits_2(project, github) -> None:
+    fake, server = github
+    head = project.head(
+        "feature-typo",
+        {
+            ".llmops.yml": "version: 1\ndatasets: [datasets/support.jsonl]\nprovider: {type: python, function: app:answer}\nmetrics: [{type: bleu}]\ngatez: {}\n"
+        },
+    )
+    fake.add_pull(8, head_sha=head, base_sha=project.base_sha)
+
+    out = project.run(
+        "pull_request", project.pr_payload("opened", head, number=8), sha=head, api_url=server.url
+    )
+
+    assert out.code == 2
+    assert "::error file=.llmops.yml,line=5" in out.stdout and "gatez" in out.stdout
+    assert assert_pending_then_final(fake, head) == dict.fromkeys(CONTEXTS, "error")
+    assert 8 not in fake.comments
+
+
+def test_a_token_that_cannot_write_falls_back_to_report_only(project, github) -> None:
+    fake, server = github
+    fake.denied = {"status", "comment"}
+    head = project.head("feature-readonly", {"NOTES.md": "read-only token\n"})
+    fake.add_pull(9, head_sha=head, base_sha=project.base_sha)
+
+    out = project.run(
+        "pull_request", project.pr_payload("opened", head, number=9), sha=head, api_url=server.url
+    )
+
+    assert out.code == 0, out.stdout + out.stderr
+    assert "statuses: write is missing" in out.stdout and fake.statuses == [] and 9 not in fake.comments
+
+
+# --- in-process: inputs and workflow-command formatting --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"INPUT_COMMENT": "yes"}, "input 'comment': must be true or false, got 'yes'"),
+        ({"INPUT_FAIL-ON": "quality,speed"}, "input 'fail-on': unknown gate family speed"),
+        ({"INPUT_MODE": "nightly"}, "input 'mode': must be one of auto, pr, push, schedule, report"),
+        ({"INPUT_SHARD": "3/2"}, "input 'shard': shard must look like 'i/n'"),
+    ],
+)
+def test_bad_inputs_exit_2_naming_the_input(
+    env: dict[str, str], message: str, capsys, tmp_path: Path
+) -> None:
+    code = main({**env, "GITHUB_WORKSPACE": str(tmp_path), "HOME": str(tmp_path)})
+
+    assert code == 2
+    assert message in capsys.readouterr().out
+
+
+def test_secrets_are_masked_before_anything_else_is_printed(capsys, tmp_path: Path) -> None:
+    env = {"INPUT_GITHUB-TOKEN": "ghs_abc%def", "INPUT_GEMINI_API_KEY": "AIza-k", "INPUT_COMMENT": "nope"}
+
+    main({**env, "GITHUB_WORKSPACE": str(tmp_path), "HOME": str(tmp_path)})
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["::add-mask::ghs_abc%25def", "::add-mask::AIza-k"]
+
+
+def test_workflow_command_escaping() -> None:
+    assert escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
+    assert escape_property("a:b,c") == "a%3Ab%2Cc"
+
+
+def test_unsupported_events_are_bad_input(capsys, tmp_path: Path) -> None:
+    env = {"GITHUB_EVENT_NAME": "issues", "GITHUB_WORKSPACE": str(tmp_path), "HOME": str(tmp_path)}
+    assert main(env) == 2
+    assert "the event 'issues' is not supported" in capsys.readouterr().out

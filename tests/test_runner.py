@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import pytest
+
+from llmops_action.errors import ProviderError
+from llmops_action.runner import RateLimiter, RetryPolicy, Runner
+
+
+class Script:
+    """A callable that raises the given errors in order, then returns 'ok'."""
+
+    def __init__(self, *errors: ProviderError) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "ok"
+
+
+def runner(attempts: int = 4, *, initial: float = 1.0, max_delay: float = 60.0) -> tuple[Runner, list[float]]:
+    slept: list[float] = []
+    r = Runner(policy=RetryPolicy(attempts, initial, max_delay), sleep=slept.append, rng=random.Random(1))
+    return r, slept
+
+
+def retryable(status: int = 503, after: float | None = None) -> ProviderError:
+    return ProviderError(f"{status}", retryable=True, status=status, retry_after=after)
+
+
+def test_retries_then_succeeds() -> None:
+    r, slept = runner()
+    fn = Script(retryable(), retryable())
+    assert r.call(fn) == "ok"
+    assert fn.calls == 3 and len(slept) == 2
+
+
+def test_backoff_is_full_jitter_within_the_exponential_cap() -> None:
+    r, slept = runner(attempts=6, initial=1.0, max_delay=5.0)
+    r.call(Script(*(retryable() for _ in range(5))))
+    caps = [1, 2, 4, 5, 5]
+    assert all(0 <= s <= cap for s, cap in zip(slept, caps, strict=True))
+    assert len(set(slept)) == 5  # jittered, not constant
+
+
+def test_retry_after_is_a_floor() -> None:
+    r, slept = runner(initial=0.001)
+    r.call(Script(retryable(429, after=7.0)))
+    assert slept == [7.0]
+
+
+def test_retry_after_beyond_max_delay_fails_at_once() -> None:
+    r, slept = runner(max_delay=10)
+    fn = Script(retryable(429, after=3600.0))
+    with pytest.raises(ProviderError, match="3600s") as e:
+        r.call(fn)
+    assert fn.calls == 1 and slept == [] and e.value.status == 429
+
+
+def test_non_retryable_is_raised_immediately() -> None:
+    r, slept = runner()
+    fn = Script(ProviderError("400 bad", status=400))
+    with pytest.raises(ProviderError, match="400 bad"):
+        r.call(fn)
+    assert fn.calls == 1 and slept == []
+
+
+def test_attempts_are_bounded_and_the_reason_kept() -> None:
+    r, slept = runner(attempts=3)
+    fn = Script(*(retryable(503) for _ in range(10)))
+    with pytest.raises(ProviderError, match="gave up after 3 attempts") as e:
+        r.call(fn)
+    assert fn.calls == 3 and len(slept) == 2 and e.value.status == 503
+
+
+def test_real_sleep_honours_a_short_retry_after() -> None:
+    r = Runner(policy=RetryPolicy(3, 0.0, 5.0))
+    start = time.monotonic()
+    r.call(Script(retryable(429, after=0.2)))
+    assert time.monotonic() - start >= 0.2
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_rate_limiter_spaces_calls_evenly() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(120, clock=clock, sleep=clock.sleep)
+    stamps = []
+    for _ in range(5):
+        limiter.acquire()
+        stamps.append(clock.now)
+    assert stamps == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0])
+
+
+def test_rate_limit_applies_to_every_attempt() -> None:
+    clock = FakeClock()
+    r = Runner(policy=RetryPolicy(3, 0.0, 1.0), rpm=60, sleep=clock.sleep, rng=random.Random(0))
+    r.limiter = RateLimiter(60, clock=clock, sleep=clock.sleep)
+    r.call(Script(retryable(), retryable()))
+    assert clock.now >= 2.0  # three calls, one second apart
+
+
+def test_map_unordered_bounds_concurrency_and_returns_everything() -> None:
+    r = Runner(concurrency=3)
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def work(i: int) -> int:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.01)
+        with lock:
+            active -= 1
+        if i == 5:
+            raise ValueError("boom")
+        return i * 2
+
+    done = dict(r.map_unordered(work, range(12)))
+    assert sorted(done) == list(range(12))
+    assert peak <= 3
+    assert isinstance(done[5].exception(), ValueError)
+    assert done[4].result() == 8
