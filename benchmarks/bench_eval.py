@@ -63,7 +63,10 @@ def bench_eval() -> None:
                 {"type": "contains", "value": "item", "weight": 0.4},
                 {"type": "judge", "criterion": "answer_relevance", "weight": 0.6},
             ],
-            extra={"concurrency": CONCURRENCY, "judge": {"model": "gemini-2.5-flash", "base_url": server.url}},
+            extra={
+                "concurrency": CONCURRENCY,
+                "judge": {"model": "gemini-2.5-flash", "base_url": server.url},
+            },
         )
         ws = load_workspace(root / ".llmops.yml")
         # Warm the SDK import and one client so the figure is the run, not google.genai's import time.
@@ -78,13 +81,17 @@ def bench_eval() -> None:
         tracemalloc.stop()
         ideal = CASES * 2 * LATENCY / CONCURRENCY
         scored = sum(1 for c in result.cases if c.metrics["answer_relevance"].score is not None)
-        print(f"eval: {CASES} cases x (generate + judge), {LATENCY * 1000:.0f} ms latency, concurrency {CONCURRENCY}")
+        print(
+            f"eval: {CASES} cases x (generate + judge), {LATENCY * 1000:.0f} ms latency, concurrency {CONCURRENCY}"
+        )
         print(f"  judged cases         {scored}/{CASES}, errors {result.counts.errors}")
         print(f"  wall time            {wall:.2f} s")
         print(f"  ideal                {ideal:.2f} s")
         print(f"  ratio to ideal       {wall / ideal:.2f}  (target <= 1.3)")
         print(f"  peak traced memory   {peak / 1e6:.1f} MB (tracemalloc, during the run)")
-        print(f"  max RSS              {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (process)")
+        print(
+            f"  max RSS              {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (process)"
+        )
 
 
 CHECK_IMPORTS = """
@@ -106,9 +113,13 @@ def bench_help() -> None:
         subprocess.run([sys.executable, "-m", "llmops_action", "--help"], check=True, capture_output=True)
         times.append(time.perf_counter() - start)
     proc = subprocess.run([sys.executable, "-c", CHECK_IMPORTS], capture_output=True, text=True, check=True)
-    heavy = next(line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")).removeprefix("HEAVY=")
+    heavy = next(line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")).removeprefix(
+        "HEAVY="
+    )
     print("llmops-action --help")
-    print(f"  best of 5            {min(times):.3f} s  (target < 0.3 s; all: {json.dumps([round(t, 3) for t in times])})")
+    print(
+        f"  best of 5            {min(times):.3f} s  (target < 0.3 s; all: {json.dumps([round(t, 3) for t in times])})"
+    )
     print(f"  heavy modules loaded {heavy or 'none'} (google.genai and mlflow must not be)")
 
 

@@ -79,7 +79,9 @@ def main() -> None:
             nxt.append(child("on", results, out)["log_run"])
 
     def show(label: str, values: list[float]) -> None:
-        print(f"  {label:<34} median {statistics.median(values):6.2f} s   (min {min(values):.2f}, max {max(values):.2f})")
+        print(
+            f"  {label:<34} median {statistics.median(values):6.2f} s   (min {min(values):.2f}, max {max(values):.2f})"
+        )
 
     print(f"tracking overhead, {CASES}-case run, embedded sqlite store, {REPEATS} fresh interpreters each")
     show("tracking off (no mlflow import)", off)
@@ -88,8 +90,10 @@ def main() -> None:
     show("next run (existing store)", nxt)
     show("logging alone (mlflow loaded)", only)
     extra = statistics.median(nxt) - statistics.median(off)
-    print(f"  extra wall time per eval with tracking on: {extra:.2f} s "
-          f"(of which import ~{statistics.median(imports):.2f} s)")
+    print(
+        f"  extra wall time per eval with tracking on: {extra:.2f} s "
+        f"(of which import ~{statistics.median(imports):.2f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from typing import Any
 
 from llmops_action import __version__
 from llmops_action.cache import Cache, Kind, cache_key
-from llmops_action.core.config import LlmopsConfig, MetricConfig, Price
+from llmops_action.core.config import LlmopsConfig, Price
 from llmops_action.core.dataset import Case
 from llmops_action.core.gates import absolute_gates, verdict
 from llmops_action.core.metrics import score_deterministic
@@ -355,6 +355,3 @@ def _progress_bar(total: int) -> Any:
 
     return tqdm(total=total, unit="case", desc="eval", leave=False)
 
-
-def judge_metric_keys(metrics: list[MetricConfig]) -> list[str]:
-    return [m.key for m in metrics if m.type == "judge"]

@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmops_action.baseline.select import BaseChoice, select_base
+from llmops_action.baseline.select import resolve_ref, select_base
 from llmops_action.baseline.store import BaselineStore, check_saveable, open_store
 from llmops_action.core.comparison import Comparison
 from llmops_action.core.results import RunResult
 from llmops_action.errors import EXIT_GATE_FAILED, EXIT_INCOMPLETE, EXIT_OK, LlmopsError, UserInputError
-from llmops_action.gitutil import GitError, current_branch, git, is_repo, toplevel
+from llmops_action.gitutil import current_branch, git, is_repo, toplevel
 from llmops_action.gitutil import head_sha as git_head_sha
 from llmops_action.workspace import Workspace, load_workspace
 
@@ -222,6 +222,11 @@ def run_pr(
             f"({', '.join(dirty[:3])}{', ...' if len(dirty) > 3 else ''})."
         )
 
+    config = ws.config
+    # Fail fast on a wrong base ref or store config: before any model call, not after the evaluation.
+    resolve_ref(base_ref, repo)
+    chosen_store = (store or open_configured_store(ws)) if config.baseline.mode == "stored" else None
+
     head = evaluate(
         ws,
         api_key=api_key,
@@ -233,29 +238,19 @@ def run_pr(
         progress=progress,
     )
 
-    config = ws.config
-    choice = BaseChoice(None, None, "none", None)
-    if config.baseline.mode == "stored":
-        try:
-            chosen_store = store or open_configured_store(ws)
-            choice = select_base(
-                chosen_store,
-                repo,
-                head_sha=sha,
-                base_ref=base_ref,
-                suite=config.suite,
-                config_hash=config.config_hash(),
-                max_ancestors=config.baseline.max_ancestors,
-            )
-        except (GitError, OSError) as exc:
-            # An unreachable store must not hide the comparison: fall back to re-evaluating the base.
-            message = exc.message if isinstance(exc, LlmopsError) else str(exc)
-            warnings.append(f"The baseline store could not be read ({message}); the base was re-evaluated.")
-            choice = select_base(
-                None, repo, head_sha=sha, base_ref=base_ref, suite=config.suite, config_hash=""
-            )
-    else:
-        choice = select_base(None, repo, head_sha=sha, base_ref=base_ref, suite=config.suite, config_hash="")
+    select = {
+        "head_sha": sha,
+        "base_ref": base_ref,
+        "suite": config.suite,
+        "config_hash": config.config_hash(),
+    }
+    try:
+        choice = select_base(chosen_store, repo, max_ancestors=config.baseline.max_ancestors, **select)
+    except (LlmopsError, OSError) as exc:
+        # An unreachable store or a damaged record must not hide the comparison: re-evaluate the base.
+        message = exc.message if isinstance(exc, LlmopsError) else str(exc)
+        warnings.append(f"The baseline store could not be read ({message}); the base was re-evaluated.")
+        choice = select_base(None, repo, **select)
 
     base, source, base_sha, rerun = choice.result, choice.source, choice.sha, False
     if base is None and choice.merge_base is not None:

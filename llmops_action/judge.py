@@ -1,7 +1,10 @@
 """Run the LLM judge for one metric on one case.
 
-Every call gets a fresh random nonce (the tags around untrusted fields carry it). A verdict that does not
-parse is retried once with a new nonce, then becomes an error. Never a neutral or passing score.
+Every call gets its own nonce (the tags around untrusted fields carry it). The nonce is a digest of the
+call's own content, so the untrusted text cannot predict it (it would have to contain its own hash) while
+the same call gets the same request, and the judge cache can hit. A verdict that does not parse is retried
+once with a new nonce (the attempt is part of the digest), then becomes an error. Never a neutral or
+passing score.
 
 With `samples: k` the judge is called k times (sample index 0..k-1, part of the cache key) and the mean is
 the score. If any sample fails, the whole metric is an error: averaging the samples that happened to succeed
@@ -10,7 +13,8 @@ would quietly turn "k judgements" into fewer, and a flaky judge would look stead
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import json
 import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,6 +46,21 @@ def skipped_judge(metric: MetricConfig) -> MetricScore:
     return MetricScore(skipped=NO_CREDENTIALS, details={"criterion": metric.criterion})
 
 
+def _nonce(
+    metric: MetricConfig, case: Case, output: str, sample: int, attempt: int, retrieved: Sequence[str] | None
+) -> str:
+    blob = json.dumps(
+        [metric.model_dump(mode="json"), case.model_dump(mode="json"), output, sample, attempt, list(retrieved or [])],
+        sort_keys=True,
+        default=str,
+    )
+    nonce = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    # Astronomically unlikely, but a field that contains the nonce could close its own block.
+    while nonce in blob:
+        nonce = hashlib.sha256(nonce.encode()).hexdigest()[:16]
+    return nonce
+
+
 def _one_sample(
     metric: MetricConfig,
     case: Case,
@@ -55,7 +74,7 @@ def _one_sample(
     last_parse_error = ""
     for attempt in (1, 2):
         request = build_judge_request(
-            metric, case, output, judge_cfg, nonce=secrets.token_hex(8), sample=sample, retrieved=retrieved
+            metric, case, output, judge_cfg, nonce=_nonce(metric, case, output, sample, attempt, retrieved), sample=sample, retrieved=retrieved
         )
         try:
             response = complete(request)

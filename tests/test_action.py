@@ -290,3 +290,90 @@ def test_unsupported_events_are_bad_input(capsys, tmp_path: Path) -> None:
     env = {"GITHUB_EVENT_NAME": "issues", "GITHUB_WORKSPACE": str(tmp_path), "HOME": str(tmp_path)}
     assert main(env) == 2
     assert "the event 'issues' is not supported" in capsys.readouterr().out
+
+
+# --- secrets ------------------------------------------------------------------------------------------------
+
+FAKE_TOKEN = "ghs_SECRETtoken0123456789abcdef"
+FAKE_GEMINI_KEY = "AIzaSyFAKE-gemini-key-0123456789"
+
+
+def _files_text(folder: Path) -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.rglob("*")) if p.is_file()
+    )
+
+
+def test_no_secret_reaches_comments_summaries_outputs_logs_results_or_artifacts(tmp_path: Path) -> None:
+    from tests.support.gemini_server import GeminiServer
+
+    project = ActionProject(tmp_path / "p")
+    fake = FakeGitHub(REPO, token=FAKE_TOKEN)
+    inputs = {"GEMINI-API-KEY": FAKE_GEMINI_KEY}
+    with GitHubServer(fake) as server, GeminiServer() as gemini:
+        env = {"GOOGLE_GEMINI_BASE_URL": gemini.url}
+        kw = {"api_url": server.url, "inputs": inputs, "extra_env": env, "token": FAKE_TOKEN}
+        runs = [project.run("push", project.push_payload(project.base_sha), sha=project.base_sha, **kw)]
+        head = project.head("feature", {"app.py": degraded_app()})
+        fake.add_pull(2, head_sha=head, base_sha=project.base_sha)
+        runs.append(project.run("pull_request", project.pr_payload("opened", head), sha=head, **kw))
+        fork_head = project.head("fork", {"NOTES.md": "fork\n"})
+        fork = project.run(
+            "pull_request", project.pr_payload("opened", fork_head, number=3, fork="m/x"), sha=fork_head, **kw
+        )
+        runs.append(fork)
+        fake.add_pull(3, head_sha=fork_head, base_sha=project.base_sha, head_repo="m/x")
+        event = load_payload("workflow_run", "completed.with-pull-requests.payload.json")
+        event["workflow_run"].update(head_sha=fork_head, pull_requests=[])
+        artifact = copy_artifact(fork, tmp_path / "artifact")
+        report_inputs = {**inputs, "MODE": "report", "ARTIFACT-PATH": str(artifact)}
+        runs.append(
+            project.run("workflow_run", event, sha=project.base_sha, **{**kw, "inputs": report_inputs})
+        )
+        assert gemini.judge_requests(), "the judge ran with the key, so the key was really in play"
+
+    # The report run's code follows the fork's gates (its judge was skipped); what matters is that it posted.
+    codes = [r.code for r in runs]
+    assert codes[:3] == [0, 1, 0] and codes[3] in (0, 1), [r.stdout[-2000:] + r.stderr[-2000:] for r in runs]
+    assert fake.comments[2] and fake.comments[3] and fake.statuses
+    haystacks = {
+        "comments": json.dumps(fake.comments),
+        "statuses": json.dumps(fake.statuses),
+        "sent to GitHub (bodies, headers but Authorization)": fake.sent_text(),
+        "baseline branch": project.dev.git("log", "-p", "origin/llmops-baselines")
+        if project.dev.git("fetch", "--quiet", "origin") == ""
+        else "",
+    }
+    for i, r in enumerate(runs):
+        masked = "\n".join(line for line in r.stdout.splitlines() if not line.startswith("::add-mask::"))
+        haystacks[f"run {i} log"] = masked + r.stderr
+        haystacks[f"run {i} outputs"] = json.dumps(r.outputs)
+        haystacks[f"run {i} summary"] = r.summary
+        haystacks[f"run {i} results and artifacts"] = _files_text(r.out_dir)
+    assert haystacks["baseline branch"]
+    for where, text in haystacks.items():
+        for secret in (FAKE_TOKEN, FAKE_GEMINI_KEY):
+            assert secret not in text, f"{secret[:8]}... leaked into {where}"
+    for r in runs:
+        assert f"::add-mask::{FAKE_TOKEN}" in r.stdout.splitlines()[:2]
+
+
+def test_a_scheduled_run_opens_one_alert_issue_on_a_regression_and_updates_it(tmp_path: Path, github) -> None:
+    fake, server = github
+    project = ActionProject(tmp_path)
+    saved = project.run(
+        "push", project.push_payload(project.base_sha), sha=project.base_sha, api_url=server.url
+    )
+    assert saved.code == 0, saved.stdout + saved.stderr
+    project.dev.write("app.py", degraded_app())
+    main_sha = project.dev.commit("a regression lands on main without a baseline")
+    project.dev.push("main")
+    event = {"schedule": "17 4 * * *", "repository": {"full_name": REPO, "default_branch": "main"}}
+
+    runs = [project.run("schedule", event, sha=main_sha, api_url=server.url) for _ in range(2)]
+
+    assert [r.code for r in runs] == [1, 1], runs[0].stdout + runs[0].stderr
+    [issue] = fake.issues.values()
+    assert issue["state"] == "open" and "regression" in issue["title"]
+    assert "llmops-action:alert suite=quickstart" in issue["body"] and "/actions/runs/" in issue["body"]
+    assert writes(fake).count(f"POST /repos/{REPO}/issues") == 1

@@ -25,7 +25,9 @@ def test_round_trip_marks_cache_hit(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     key = cache_key(IDENTITY, request(), "generation")
     assert cache.get(key) is None
-    cache.put(key, ModelResponse(text="hello", latency_ms=12.0, input_tokens=3, output_tokens=1, model_version="v"))
+    cache.put(
+        key, ModelResponse(text="hello", latency_ms=12.0, input_tokens=3, output_tokens=1, model_version="v")
+    )
     hit = cache.get(key)
     assert hit is not None and hit.cache_hit and hit.text == "hello" and hit.input_tokens == 3
     assert cache.hits == {"generation": 1, "judge": 0} and cache.misses["generation"] == 1
@@ -95,9 +97,7 @@ for line in sys.stdin:
 @settings(max_examples=8, deadline=None)  # one subprocess per example: few examples, many keys each
 @given(st.lists(st.tuples(identities, requests, kinds), min_size=1, max_size=30))
 def test_key_is_stable_across_processes(items: list[tuple[dict[str, Any], ModelRequest, Any]]) -> None:
-    lines = [
-        json.dumps({"identity": i, "request": dataclasses.asdict(r), "kind": k}) for i, r, k in items
-    ]
+    lines = [json.dumps({"identity": i, "request": dataclasses.asdict(r), "kind": k}) for i, r, k in items]
     proc = subprocess.run(
         [sys.executable, "-c", CHILD],
         input="\n".join(lines),

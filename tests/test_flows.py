@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -181,3 +182,20 @@ def test_push_then_pr_through_the_git_branch_store_across_clones(tmp_path: Path)
     assert pr_job.status() == "" and pr_job.current_branch() == "feature"
     late = clone(remote, tmp_path / "late")
     assert GitBranchBaselineStore(late.path).list()[0].sha == pusher.head()
+
+
+def test_an_unreachable_store_falls_back_to_re_evaluating_the_base(tmp_path: Path) -> None:
+    seed_dir = tmp_path / "seed-project"
+    write_project(seed_dir, provider="python", store="git-branch")
+    files = {str(p.relative_to(seed_dir)): p.read_text() for p in seed_dir.rglob("*") if p.is_file()}
+    remote, (job,) = remote_with_clones(tmp_path, 1, seed_files=files)
+    job.checkout("feature", new=True)
+    job.write("README.md", "docs\n")
+    job.commit("docs")
+    shutil.rmtree(remote)  # the remote is gone: fetching the baseline branch fails
+
+    outcome = run_pr(job.path / ".llmops.yml", base_ref="main", out_dir=tmp_path / "out")
+
+    assert outcome.comparison.base_source == "rerun"
+    assert any("could not be read" in w for w in outcome.comparison.warnings)
+    assert outcome.exit_code == EXIT_OK

@@ -22,7 +22,7 @@ def test_reads_prompts_config_and_registry_at_a_ref(tmp_path: Path) -> None:
         tmp_path,
         "greet",
         "1.0.0",
-        available=load_prompt_versions(["prompts", "other/*.yml"], tmp_path),
+        available=load_prompt_versions(["prompts", "other/*.yml"], tmp_path)["greet"],
         by="t",
     )
     second = commit_all(tmp_path, "two")

@@ -1,5 +1,8 @@
 """`python` provider: a `module:function` in the user's repository, called with the case variables.
 
+When the function also accepts `system` and/or `prompt` keywords (or `**kwargs`), it gets the rendered system
+instruction and user prompt too, so an app's behaviour can follow the versioned prompt under test.
+
 This serves apps with retrieval or tools: the function may return the answer as a string, or a dict
 `{"output": str, "input_tokens"?: int, "output_tokens"?: int, "contexts"?: [str]}`; retrieved contexts land in
 `ModelResponse.raw["contexts"]` for context-recall metrics.
@@ -8,6 +11,7 @@ This serves apps with retrieval or tools: the function may return the answer as 
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import threading
 import time
@@ -70,13 +74,17 @@ class PythonProvider:
         self.function = function
         self.timeout = timeout
         self._fn = load_function(function, root)
+        self._prompt_params = _prompt_params(self._fn)
 
     def cache_identity(self) -> dict[str, Any]:
         return {"type": self.kind, "function": self.function}
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         start = time.perf_counter()
-        value = self._call(request.variables)
+        kwargs = dict(request.variables)
+        rendered = {"system": request.system, "prompt": request.user}
+        kwargs.update({k: v for k, v in rendered.items() if k in self._prompt_params})
+        value = self._call(kwargs)
         latency_ms = (time.perf_counter() - start) * 1000
         if isinstance(value, str):
             return ModelResponse(text=value, latency_ms=latency_ms)
@@ -121,6 +129,21 @@ class PythonProvider:
             exc = box["error"]
             raise ProviderError(f"{self.function} raised {type(exc).__name__}: {exc}", retryable=False)
         return box.get("value")
+
+
+def _prompt_params(fn: Callable[..., Any]) -> frozenset[str]:
+    """Which of `system` / `prompt` the function takes by keyword."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        return frozenset()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return frozenset({"system", "prompt"})
+    return frozenset(
+        p.name
+        for p in params
+        if p.name in ("system", "prompt") and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    )
 
 
 def _int_or_none(value: Any) -> int | None:

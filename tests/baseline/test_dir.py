@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -90,10 +91,10 @@ def test_open_store_resolves_dir_paths_against_the_config_folder(tmp_path: Path)
     assert store.path == tmp_path / "base"
 
 
-def test_open_store_mlflow_without_the_backend_fails_clearly(tmp_path: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("llmops_action.baseline.mlflow") is not None:
-        pytest.skip("the mlflow backend exists in this tree")
+def test_open_store_mlflow_without_the_backend_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A None entry in sys.modules makes `import` raise ImportError: an installation without the backend.
+    monkeypatch.setitem(sys.modules, "llmops_action.baseline.mlflow", None)
     with pytest.raises(UserInputError, match="mlflow baseline store is not available"):
         open_store(BaselineConfig(store="mlflow"), tmp_path)

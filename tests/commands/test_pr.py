@@ -118,21 +118,20 @@ def _active_prompt_file(root: Path, name: str) -> Path:
 
 
 def _degrade_active_prompt(repo: GitRepo, name: str) -> tuple[str, str]:
-    """Edit the active version of `name` in place, dropping the lines the app relies on, and bump its version."""
+    """Add a new version of `name` that drops the instruction the app relies on ("Answer in one sentence").
+
+    Prompts live as <name>/<version>.yaml and the highest version runs, so the new file becomes active."""
     path = _active_prompt_file(repo.path, name)
     text = path.read_text()
-    dropped = [
-        ln
-        for ln in text.splitlines()
-        if re.search(r"cite the document id|do not contain the answer", ln, re.I)
-    ]
+    dropped = [ln for ln in text.splitlines() if re.search(r"answer in one sentence", ln, re.I)]
     assert dropped, f"{path} has no instruction to drop"
     old = re.search(r"^version:\s*(\S+)", text, re.M)
     assert old
     major, minor, _patch = old[1].split(".")
     new = f"{major}.{int(minor) + 1}.0"
     kept = "\n".join(ln for ln in text.splitlines() if ln not in dropped)
-    path.write_text(re.sub(r"^version:\s*\S+", f"version: {new}", kept, count=1, flags=re.M) + "\n")
+    target = path.with_name(f"{new}{path.suffix}") if path.stem == old[1] else path
+    target.write_text(re.sub(r"^version:\s*\S+", f"version: {new}", kept, count=1, flags=re.M) + "\n")
     return old[1], new
 
 

@@ -33,7 +33,7 @@ def test_stdin_carries_the_whole_case(tmp_path: Path) -> None:
 
 
 def test_non_zero_exit_reports_stderr_tail(tmp_path: Path) -> None:
-    cmd = f"{PY} -c 'import sys; sys.stderr.write(\"x\" * 2000 + \"the real cause\"); sys.exit(4)'"
+    cmd = f'{PY} -c \'import sys; sys.stderr.write("x" * 2000 + "the real cause"); sys.exit(4)\''
     with pytest.raises(ProviderError) as e:
         CommandProvider(cmd, tmp_path).complete(req())
     assert not e.value.retryable

@@ -29,7 +29,9 @@ def ask(provider: GeminiProvider, **kw: object) -> object:
     return provider.complete(ModelRequest(system=kw.pop("system", ""), user="hello", case_id="c1", **kw))  # type: ignore[arg-type]
 
 
-def test_normal_answer_fills_text_tokens_version_and_finish(server: GeminiServer, gemini: GeminiProvider) -> None:
+def test_normal_answer_fills_text_tokens_version_and_finish(
+    server: GeminiServer, gemini: GeminiProvider
+) -> None:
     server.enqueue(200, fixture("generateContent.response.gemini-2.0-flash.audio-prompt.json"))
     r = ask(gemini)
     assert r.text.startswith("This clip is an audio recording")
@@ -39,7 +41,9 @@ def test_normal_answer_fills_text_tokens_version_and_finish(server: GeminiServer
     assert r.latency_ms > 0
 
 
-def test_request_maps_system_temperature_seed_max_tokens(server: GeminiServer, gemini: GeminiProvider) -> None:
+def test_request_maps_system_temperature_seed_max_tokens(
+    server: GeminiServer, gemini: GeminiProvider
+) -> None:
     ask(gemini, system="Be brief.", temperature=0.2, seed=7, max_tokens=64)
     req = server.requests[-1]
     assert req.path == "/v1beta/models/gemini-2.5-flash:generateContent"

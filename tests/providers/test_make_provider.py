@@ -16,11 +16,20 @@ from llmops_action.providers.python import PythonProvider
 def test_each_type(tmp_path: Path) -> None:
     (tmp_path / "mkprov_h1.py").write_text("def f(**kw):\n    return 'x'\n")
     (tmp_path / "o.jsonl").write_text('{"id": "a", "output": "x"}\n')
-    assert isinstance(make_provider(ProviderConfig(type="python", function="mkprov_h1:f"), root=tmp_path), PythonProvider)
-    assert isinstance(make_provider(ProviderConfig(type="command", command="cat"), root=tmp_path), CommandProvider)
-    assert isinstance(make_provider(ProviderConfig(type="outputs", path="o.jsonl"), root=tmp_path), OutputsProvider)
+    assert isinstance(
+        make_provider(ProviderConfig(type="python", function="mkprov_h1:f"), root=tmp_path), PythonProvider
+    )
+    assert isinstance(
+        make_provider(ProviderConfig(type="command", command="cat"), root=tmp_path), CommandProvider
+    )
+    assert isinstance(
+        make_provider(ProviderConfig(type="outputs", path="o.jsonl"), root=tmp_path), OutputsProvider
+    )
     g = make_provider(ProviderConfig(type="gemini", model="gemini-2.5-flash"), root=tmp_path, api_key="k")
-    assert isinstance(g, GeminiProvider) and g.cache_identity() == {"type": "gemini", "model": "gemini-2.5-flash"}
+    assert isinstance(g, GeminiProvider) and g.cache_identity() == {
+        "type": "gemini",
+        "model": "gemini-2.5-flash",
+    }
     j = make_judge_provider(JudgeConfig(model="gemini-2.5-pro", base_url="http://127.0.0.1:9"), api_key="k")
     assert j.model == "gemini-2.5-pro"
 

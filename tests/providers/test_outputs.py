@@ -17,7 +17,7 @@ def test_outputs_keyed_by_case_id(tmp_path: Path) -> None:
     f = tmp_path / "out.jsonl"
     f.write_text(
         '{"id": "a", "output": "alpha", "input_tokens": 5, "output_tokens": 1, "latency_ms": 12.5}\n'
-        '\n'
+        "\n"
         '{"id": 2, "output": "two", "contexts": ["d1"]}\n'
     )
     p = OutputsProvider(f)

@@ -8,7 +8,7 @@ from llmops_action.errors import ProviderError, UserInputError
 from llmops_action.providers.base import ModelRequest
 from llmops_action.providers.python import PythonProvider
 
-APP = '''
+APP = """
 import time
 
 def plain(question):
@@ -26,7 +26,7 @@ def wrong_type(question):
 def slow(question):
     time.sleep(2)
     return "late"
-'''
+"""
 
 
 def req(**variables: object) -> ModelRequest:
@@ -70,7 +70,7 @@ def test_wrong_return_type(repo: Path) -> None:
 
 
 def test_timeout(repo: Path) -> None:
-    with pytest.raises(ProviderError, match="timed out after 0.1s"):
+    with pytest.raises(ProviderError, match=r"timed out after 0\.1s"):
         PythonProvider("myapp_h1.serve:slow", repo, timeout=0.1).complete(req(question="x"))
 
 

@@ -37,8 +37,8 @@ def signed(x: float | None) -> str:
     return ("+" if x >= 0 else "-") + fmt(abs(float(x)))
 
 
-def ci(ci: tuple[float, float] | None) -> str:
-    return "" if not ci else f"[{signed(ci[0])}, {signed(ci[1])}]"
+def ci(interval: tuple[float, float] | None) -> str:
+    return "" if not interval else f"[{signed(interval[0])}, {signed(interval[1])}]"
 
 
 def pval(p: float | None) -> str:
