@@ -56,7 +56,7 @@ def add_command(
     doc: str,
 ) -> argparse.ArgumentParser:
     """A subcommand whose --help is its docstring: first line the summary, the rest (with an example) the body."""
-    summary, _, body = doc.strip().partition("\n")
+    summary = doc.strip().partition("\n")[0]
     return sub.add_parser(
         name,
         help=summary,

@@ -354,4 +354,3 @@ def _progress_bar(total: int) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, unit="case", desc="eval", leave=False)
-

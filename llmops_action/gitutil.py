@@ -77,7 +77,5 @@ def first_parent_ancestors(sha: str, cwd: str | Path, limit: int) -> list[str]:
 
 def show_file(ref: str, path: str, cwd: str | Path) -> str | None:
     """A file's text at a ref, or None when it does not exist there."""
-    proc = subprocess.run(
-        ["git", "show", f"{ref}:{path}"], cwd=cwd, capture_output=True, check=False
-    )
+    proc = subprocess.run(["git", "show", f"{ref}:{path}"], cwd=cwd, capture_output=True, check=False)
     return proc.stdout.decode("utf-8") if proc.returncode == 0 else None

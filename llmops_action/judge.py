@@ -50,7 +50,14 @@ def _nonce(
     metric: MetricConfig, case: Case, output: str, sample: int, attempt: int, retrieved: Sequence[str] | None
 ) -> str:
     blob = json.dumps(
-        [metric.model_dump(mode="json"), case.model_dump(mode="json"), output, sample, attempt, list(retrieved or [])],
+        [
+            metric.model_dump(mode="json"),
+            case.model_dump(mode="json"),
+            output,
+            sample,
+            attempt,
+            list(retrieved or []),
+        ],
         sort_keys=True,
         default=str,
     )
@@ -74,7 +81,13 @@ def _one_sample(
     last_parse_error = ""
     for attempt in (1, 2):
         request = build_judge_request(
-            metric, case, output, judge_cfg, nonce=_nonce(metric, case, output, sample, attempt, retrieved), sample=sample, retrieved=retrieved
+            metric,
+            case,
+            output,
+            judge_cfg,
+            nonce=_nonce(metric, case, output, sample, attempt, retrieved),
+            sample=sample,
+            retrieved=retrieved,
         )
         try:
             response = complete(request)

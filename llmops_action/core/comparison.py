@@ -142,7 +142,9 @@ class Comparison(_Model):
     worst_cases: list[CaseDelta] = Field(default_factory=list)
     usage_base: UsageSummary | None = None
     usage_head: UsageSummary = Field(default_factory=UsageSummary)
-    score_distribution: dict[str, list[float]] = Field(default_factory=dict)  # {"base": [...], "head": [...]} per-case scores
+    score_distribution: dict[str, list[float]] = Field(
+        default_factory=dict
+    )  # {"base": [...], "head": [...]} per-case scores
     trend: list[TrendPoint] = Field(default_factory=list)
     links: dict[str, str] = Field(default_factory=dict)  # "workflow_run", "mlflow_run"
     paired_cases: int = 0
@@ -156,8 +158,12 @@ class Comparison(_Model):
         order = {"skipped": 0, "pass": 1, "warn": 2, "fail": 3}
         out: dict[str, Literal["pass", "warn", "fail", "skipped"]] = {}
         for fam in ("quality", "regression", "drift"):
-            statuses = [g.status for g in self.gates if g.family == fam and (g.blocking or g.status != "fail")]
-            statuses += ["warn" for g in self.gates if g.family == fam and not g.blocking and g.status == "fail"]
+            statuses = [
+                g.status for g in self.gates if g.family == fam and (g.blocking or g.status != "fail")
+            ]
+            statuses += [
+                "warn" for g in self.gates if g.family == fam and not g.blocking and g.status == "fail"
+            ]
             out[fam] = max(statuses, key=order.__getitem__) if statuses else "skipped"
         return out
 
@@ -187,4 +193,6 @@ class Comparison(_Model):
         try:
             return cls.model_validate(data)
         except Exception as exc:
-            raise UserInputError(f"invalid comparison file: {str(exc).splitlines()[0]}", file=source) from None
+            raise UserInputError(
+                f"invalid comparison file: {str(exc).splitlines()[0]}", file=source
+            ) from None

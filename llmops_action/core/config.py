@@ -43,8 +43,12 @@ class ProviderConfig(_Strict):
     seed: int | None = None
     max_tokens: int | None = Field(None, ge=1)
     function: str | None = Field(None, description="module:function in the repository (type: python).")
-    command: str | None = Field(None, description="Shell command; the case arrives as JSON on stdin (type: command).")
-    path: str | None = Field(None, description="JSONL of precomputed outputs keyed by case id (type: outputs).")
+    command: str | None = Field(
+        None, description="Shell command; the case arrives as JSON on stdin (type: command)."
+    )
+    path: str | None = Field(
+        None, description="JSONL of precomputed outputs keyed by case id (type: outputs)."
+    )
     timeout: float = Field(60.0, gt=0, description="Seconds per case.")
 
     @model_validator(mode="after")
@@ -62,7 +66,9 @@ class JudgeConfig(_Strict):
 
     model: str = "gemini-2.5-flash"
     base_url: str | None = None
-    samples: int = Field(1, ge=1, le=10, description="Judgements averaged per case; their spread is recorded.")
+    samples: int = Field(
+        1, ge=1, le=10, description="Judgements averaged per case; their spread is recorded."
+    )
     temperature: float = 0.0
     max_field_chars: int = Field(8000, ge=100, description="Each untrusted field is capped at this length.")
 
@@ -109,7 +115,9 @@ class MetricConfig(_Strict):
     def _check(self) -> MetricConfig:
         if self.type == "judge":
             if self.criterion is None:
-                raise ValueError("judge metrics need 'criterion' (faithfulness, answer_relevance, safety, custom)")
+                raise ValueError(
+                    "judge metrics need 'criterion' (faithfulness, answer_relevance, safety, custom)"
+                )
             if self.criterion == "custom" and not self.rubric:
                 raise ValueError("a custom judge criterion needs 'rubric'")
             if self.scale[0] >= self.scale[1]:
@@ -146,10 +154,16 @@ class AbsoluteGate(_Strict):
 
 
 class RegressionGates(_Strict):
-    metrics: list[str] = Field(default_factory=lambda: ["score"], description="Metrics gated against the base.")
-    delta: float = Field(0.05, ge=0, description="Practical threshold: block only on a drop of at least this.")
+    metrics: list[str] = Field(
+        default_factory=lambda: ["score"], description="Metrics gated against the base."
+    )
+    delta: float = Field(
+        0.05, ge=0, description="Practical threshold: block only on a drop of at least this."
+    )
     alpha: float = Field(0.05, gt=0, lt=1)
-    latency_p95_pct: float | None = Field(None, ge=0, description="Fail when p95 latency grows by more than this %.")
+    latency_p95_pct: float | None = Field(
+        None, ge=0, description="Fail when p95 latency grows by more than this %."
+    )
     cost_pct: float | None = Field(None, ge=0, description="Fail when total cost grows by more than this %.")
     blocking: bool = True
 
@@ -184,7 +198,9 @@ class BaselineConfig(_Strict):
 
 class TrackingConfig(_Strict):
     enabled: bool = True
-    uri: str | None = Field(None, description="Default: MLFLOW_TRACKING_URI, else a sqlite file in the output dir.")
+    uri: str | None = Field(
+        None, description="Default: MLFLOW_TRACKING_URI, else a sqlite file in the output dir."
+    )
     experiment: str | None = None
 
 
@@ -203,7 +219,9 @@ class LlmopsConfig(_Strict):
 
     version: Literal[1] = 1
     suite: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
-    prompts: list[str] = Field(default_factory=lambda: ["prompts"], description="Prompt files, folders or globs.")
+    prompts: list[str] = Field(
+        default_factory=lambda: ["prompts"], description="Prompt files, folders or globs."
+    )
     datasets: list[str] = Field(..., min_length=1, description="JSONL / YAML / CSV files or globs.")
     provider: ProviderConfig
     judge: JudgeConfig = Field(default_factory=JudgeConfig)

@@ -71,7 +71,9 @@ def _yaml(text: str, file: str) -> Iterable[Case]:
     else:
         prefix = ()
     if not isinstance(data, list):
-        raise UserInputError("a YAML dataset must be a list of cases (or a mapping with 'cases')", file=file, line=1)
+        raise UserInputError(
+            "a YAML dataset must be a list of cases (or a mapping with 'cases')", file=file, line=1
+        )
     for i, raw in enumerate(data):
         yield _case(raw, file, located.line_of((*prefix, i)) or 1)
 

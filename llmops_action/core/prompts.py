@@ -101,7 +101,7 @@ def render(prompt: Prompt, variables: Mapping[str, Any], *, case_id: str | None 
     for var in prompt.variables:
         if var.name in variables:
             value = variables[var.name]
-            if value is not None and not isinstance(value, _TYPES[var.type]) or (
+            if (value is not None and not isinstance(value, _TYPES[var.type])) or (
                 var.type in ("integer", "number") and isinstance(value, bool)
             ):
                 raise UserInputError(
@@ -129,7 +129,9 @@ def render(prompt: Prompt, variables: Mapping[str, Any], *, case_id: str | None 
             f"{where}: prompt '{prompt.name}' uses an undefined variable: {exc.message}", file=prompt.source
         ) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise UserInputError(f"template syntax error: {exc.message}", file=prompt.source, line=exc.lineno) from None
+        raise UserInputError(
+            f"template syntax error: {exc.message}", file=prompt.source, line=exc.lineno
+        ) from None
     except jinja2.exceptions.SecurityError as exc:
         raise UserInputError(f"template blocked by the sandbox: {exc}", file=prompt.source) from None
     return RenderedPrompt(system=system, user=user)
@@ -217,7 +219,9 @@ def load_prompt_versions(patterns: Iterable[str], root: Path) -> dict[str, dict[
     return found
 
 
-def load_prompts(patterns: Iterable[str], root: Path, active: Mapping[str, str] | None = None) -> dict[str, Prompt]:
+def load_prompts(
+    patterns: Iterable[str], root: Path, active: Mapping[str, str] | None = None
+) -> dict[str, Prompt]:
     """The prompt that runs for each name: the registry's active version, else the highest semver."""
     chosen: dict[str, Prompt] = {}
     for name, versions in load_prompt_versions(patterns, root).items():
