@@ -206,9 +206,8 @@ def run_pr(
 
     `store` overrides the configured baseline store (tests, the Action's own wiring).
     """
-    from llmops_action.core.compare import compare
-    from llmops_action.core.report.render import write_reports
     from llmops_action.evaluate import evaluate
+    from llmops_action.reporting import compare_and_report
 
     ws = load_workspace(config_path)
     repo = _repo_of(ws, "pr")
@@ -270,13 +269,23 @@ def run_pr(
     elif choice.merge_base is None:
         warnings.append(f"Head shares no history with '{base_ref}': there is no base to compare with.")
 
-    comparison = compare(base, head, config, base_source=source, links=links)
-    comparison.warnings = [*warnings, *comparison.warnings]
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = dict(write_reports(comparison, head, out_dir))
-    files["results"] = head.write(out_dir / RESULTS_FILE)
+    files = {"results": head.write(out_dir / RESULTS_FILE)}
     if rerun and base is not None:
         files["base_results"] = base.write(out_dir / BASE_RESULTS_FILE)
+    report = compare_and_report(
+        base,
+        head,
+        config,
+        out_dir,
+        base_source=source,
+        trend_branch=base_ref,
+        links=links,
+        warnings=warnings,
+        extra_files={"results": files["results"]},
+    )
+    comparison = report.comparison
+    files = {**report.paths, **files}
     return PrOutcome(
         head=head,
         comparison=comparison,
@@ -337,4 +346,8 @@ def run_push(
         return PushOutcome(result, None, EXIT_INCOMPLETE)
     check_saveable(result)
     location = (store or open_configured_store(ws)).save(result)
+    if results is None:
+        from llmops_action.tracking import track_result
+
+        track_result(ws.config, result, out_dir, files={RESULTS_FILE: out_dir / RESULTS_FILE})
     return PushOutcome(result, location, exit_code_for(result.verdict))

@@ -1,14 +1,19 @@
-"""Compare two runs and write the report set: the one function the `compare` and `pr` commands and the Action share."""
+"""Compare two runs, write the report set and log it to MLflow: the one function the `compare` and `pr`
+commands and the Action share."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmops_action.core.comparison import Comparison, TrendPoint
 from llmops_action.core.config import LlmopsConfig
 from llmops_action.core.results import RunResult
 from llmops_action.errors import EXIT_GATE_FAILED, EXIT_INCOMPLETE, EXIT_OK
+
+if TYPE_CHECKING:
+    from llmops_action.tracking import TrackingOutcome
 
 VERDICT_EXIT = {"pass": EXIT_OK, "warn": EXIT_OK, "fail": EXIT_GATE_FAILED, "incomplete": EXIT_INCOMPLETE}
 
@@ -17,6 +22,7 @@ VERDICT_EXIT = {"pass": EXIT_OK, "warn": EXIT_OK, "fail": EXIT_GATE_FAILED, "inc
 class ReportOutcome:
     comparison: Comparison
     paths: dict[str, Path]  # keys: comment, summary, comparison, junit
+    tracking: TrackingOutcome | None = None
 
     @property
     def exit_code(self) -> int:
@@ -31,15 +37,46 @@ def compare_and_report(
     *,
     base_source: str = "given",
     trend: list[TrendPoint] | None = None,
+    trend_branch: str | None = None,
     links: dict[str, str] | None = None,
+    warnings: list[str] | None = None,
+    extra_files: dict[str, Path] | None = None,
     seed: int = 0,
 ) -> ReportOutcome:
-    """Build the Comparison and write comment.md, summary.md, comparison.json and junit.xml into `out_dir`."""
+    """Build the Comparison, write comment.md, summary.md, comparison.json and junit.xml into `out_dir`, and
+    log the run to MLflow when the config tracks.
+
+    With tracking on, the comment gets the score trend of `trend_branch` (default: the base run's branch) and,
+    for an http(s) tracking server, a link to the MLflow run. Tracking never fails the report.
+    """
     from llmops_action.core.compare import compare
     from llmops_action.core.report import write_reports
 
+    out_dir = Path(out_dir)
+    tracking_cfg = config.tracking_config if config is not None else None
+    tracks = tracking_cfg is not None and tracking_cfg.enabled
+    if trend is None and tracks:
+        from llmops_action.history import recent_trend
+
+        branch = trend_branch or (base.run.git_branch if base is not None else None) or "main"
+        trend = recent_trend(tracking_cfg, out_dir, suite=head.run.suite, branch=branch, head=head)
     c = compare(base, head, config, base_source=base_source, trend=trend, links=links, seed=seed)
-    return ReportOutcome(comparison=c, paths=write_reports(c, head, Path(out_dir)))
+    if warnings:
+        c.warnings = [*warnings, *c.warnings]
+    paths = write_reports(c, head, out_dir)
+    tracked = None
+    if tracks:
+        from llmops_action.tracking import log_run
+
+        artifacts = {p.name: p for p in [*paths.values(), *(extra_files or {}).values()]}
+        tracked = log_run(
+            head, comparison=c, files=artifacts, cfg=tracking_cfg, out_dir=out_dir, config=config
+        )
+        if tracked.run_url:
+            # The link names the run it lives in, so it can only be added once the run exists.
+            c.links = {**c.links, "mlflow_run": tracked.run_url}
+            paths = write_reports(c, head, out_dir)
+    return ReportOutcome(comparison=c, paths=paths, tracking=tracked)
 
 
 def format_outcome(outcome: ReportOutcome) -> str:
@@ -55,4 +92,7 @@ def format_outcome(outcome: ReportOutcome) -> str:
             lines.append(f"  {tag}: {g.name}: {g.reason}")
     for key, path in outcome.paths.items():
         lines.append(f"{key}: {path}")
+    if outcome.tracking is not None and outcome.tracking.run_id:
+        where = outcome.tracking.run_url or f"run {outcome.tracking.run_id}"
+        lines.append(f"mlflow: {where}")
     return "\n".join(lines)

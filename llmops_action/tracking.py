@@ -407,6 +407,16 @@ def log_run(
         return TrackingOutcome(warning=warning)
 
 
+def track_result(
+    config: LlmopsConfig, result: RunResult, out_dir: Path, *, files: Mapping[str, Path] | None = None
+) -> TrackingOutcome:
+    """log_run with the config's own tracking settings: what `eval` and the push flow call."""
+    cfg = config.tracking_config
+    if not cfg.enabled:
+        return TrackingOutcome()
+    return log_run(result, files=files, cfg=cfg, out_dir=Path(out_dir), config=config)
+
+
 def _log(
     result: RunResult,
     comparison: Comparison | None,

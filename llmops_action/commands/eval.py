@@ -15,8 +15,17 @@ if TYPE_CHECKING:
 VERDICT_EXIT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
 
 
-def after_results(ws: Workspace, result: RunResult, results_path: Path) -> None:
-    """Hook point: called once results.json is written. Tracking (MLflow) plugs in here; it does nothing yet."""
+def after_results(ws: Workspace, result: RunResult, results_path: Path) -> str | None:
+    """Log the run to MLflow when the config tracks; returns a line for the summary (or None)."""
+    if not ws.config.tracking_config.enabled:
+        return None
+    from llmops_action.tracking import resolve_uri, track_result
+
+    outcome = track_result(ws.config, result, results_path.parent, files={results_path.name: results_path})
+    if outcome.run_id is None:
+        return None  # log_run has printed its one warning
+    uri = resolve_uri(ws.config.tracking_config, results_path.parent)
+    return f"mlflow: run {outcome.run_id} in {outcome.run_url or uri}"
 
 
 def _git_info(root: Path) -> tuple[str | None, str | None]:
@@ -49,8 +58,10 @@ def _run(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
     )
     results_path = out_dir / RESULTS_FILE
-    after_results(ws, result, results_path)
+    tracked = after_results(ws, result, results_path)
     print(format_summary(result, results_path))
+    if tracked:
+        print(tracked)
     return VERDICT_EXIT[result.verdict]
 
 
