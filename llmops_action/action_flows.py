@@ -177,20 +177,6 @@ def summarize(ctx: Context, files: Mapping[str, Path]) -> None:
         append_summary(ctx.env.get("GITHUB_STEP_SUMMARY"), summary.read_text(encoding="utf-8"), ctx.console)
 
 
-def track(ctx: Context, result: RunResult, comparison: Comparison | None, files: Mapping[str, Path]) -> None:
-    """MLFLOW TRACKING CALL SITE (lead wires H8's `llmops_action.tracking.log_run` here).
-
-    Intended call, which never raises by contract:
-        from llmops_action.tracking import log_run
-        from llmops_action.workspace import load_workspace
-        ws = load_workspace(ctx.config_path)
-        out = log_run(result, comparison=comparison, files=files, cfg=ws.config.tracking_config,
-                      out_dir=ctx.out_dir, repo=ctx.repo, environ=ctx.env, config=ws.config)
-        if out.url: comparison.links["mlflow_run"] = out.url  (before the comment is rendered)
-    """
-    return None
-
-
 # --- pull_request -----------------------------------------------------------------------------------------
 
 
@@ -242,7 +228,6 @@ def pr_flow(ctx: Context) -> int:
         )
         c = outcome.comparison
         _write_pr_file(ctx, number, head_sha, base_ref)
-        track(ctx, outcome.head, c, outcome.files)
         comparison_outputs(ctx, c, outcome.head, outcome.files.get("results"))
         summarize(ctx, outcome.files)
         annotate(ctx, c)
@@ -347,7 +332,6 @@ def push_flow(ctx: Context) -> int:
         results_path = ctx.out_dir / "results.json"
         if not results_path.is_file():
             result.write(results_path)
-        track(ctx, result, None, {"results": results_path})
         ctx.outputs.update(
             {
                 "verdict": result.verdict,
@@ -402,7 +386,6 @@ def schedule_flow(ctx: Context) -> int:
         store=_store(ctx),
     )
     c = outcome.comparison
-    track(ctx, outcome.head, c, outcome.files)
     comparison_outputs(ctx, c, outcome.head, outcome.files.get("results"))
     summarize(ctx, outcome.files)
     annotate(ctx, c)

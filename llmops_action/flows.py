@@ -101,9 +101,23 @@ def _materialise(repo: Path, sha: str, rel: str, dest: Path) -> bool:
     with tarfile.open(tar_path) as tar:
         # The archive comes from the repository, but a PR controls its content: the data filter refuses
         # absolute paths, links out of the tree and device files.
-        tar.extractall(dest / "tree", filter="data")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest / "tree", filter="data")
+        else:  # Python < 3.11.4 (Debian bookworm's 3.11.2) has no extraction filters: check by hand
+            _check_members(tar.getmembers())
+            tar.extractall(dest / "tree")
     tar_path.unlink()
     return True
+
+
+def _check_members(members: list[tarfile.TarInfo]) -> None:
+    """What tarfile's "data" filter refuses: absolute paths, '..', links out of the tree, devices."""
+    for m in members:
+        parts = Path(m.name).parts
+        if m.name.startswith("/") or ".." in parts or not (m.isfile() or m.isdir() or m.issym()):
+            raise UserInputError(f"refusing archive member {m.name!r} from the base commit")
+        if m.issym() and (m.linkname.startswith("/") or ".." in Path(m.linkname).parts):
+            raise UserInputError(f"refusing symlink {m.name!r} -> {m.linkname!r} from the base commit")
 
 
 @contextmanager
