@@ -29,7 +29,7 @@ MAX_ARTIFACT_TOTAL = 50 * 1024 * 1024
 REPORT_MODE_HELP = (
     "To post the comment and statuses on fork pull requests, add the report-mode pair: this workflow uploads "
     "the artifact, and a `workflow_run` workflow runs llmops-action with `mode: report` and `artifact-path:` "
-    "(see examples/workflows/llmops-report.yml and docs/action.md#forks)."
+    "(see examples/workflows/llmops-report.yml and README.md#forks)."
 )
 
 
