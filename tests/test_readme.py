@@ -33,4 +33,9 @@ def test_the_readmes_config_example_loads() -> None:
     assert example, "README.md lost its .llmops.yml example"
     config = parse_config(example.group(1), "README.md")
     assert config.metric("faithfulness") is not None
-    assert [g.metric for g in config.gates.absolute] == ["faithfulness", "score", "latency_p95_ms", "error_rate"]
+    assert [g.metric for g in config.gates.absolute] == [
+        "faithfulness",
+        "score",
+        "latency_p95_ms",
+        "error_rate",
+    ]
