@@ -12,6 +12,14 @@ EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 3
 
+# A warn never fails the job: warnings are for humans, blocking is what gates are for.
+_VERDICT_EXIT = {"pass": EXIT_OK, "warn": EXIT_OK, "fail": EXIT_GATE_FAILED, "incomplete": EXIT_INCOMPLETE}
+
+
+def exit_code_for(verdict: str) -> int:
+    """The exit code of a run or comparison verdict; an unknown verdict is an incomplete run."""
+    return _VERDICT_EXIT.get(verdict, EXIT_INCOMPLETE)
+
 
 class LlmopsError(Exception):
     """Root of every error this package raises on purpose."""

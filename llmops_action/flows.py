@@ -21,14 +21,18 @@ from llmops_action.baseline.select import resolve_ref, select_base
 from llmops_action.baseline.store import BaselineStore, check_saveable, open_store
 from llmops_action.core.comparison import Comparison
 from llmops_action.core.results import RunResult
-from llmops_action.errors import EXIT_GATE_FAILED, EXIT_INCOMPLETE, EXIT_OK, LlmopsError, UserInputError
+from llmops_action.errors import (
+    EXIT_INCOMPLETE,
+    LlmopsError,
+    UserInputError,
+    exit_code_for,
+)
 from llmops_action.gitutil import current_branch, git, is_repo, toplevel
 from llmops_action.gitutil import head_sha as git_head_sha
 from llmops_action.workspace import Workspace, load_workspace
 
 log = logging.getLogger(__name__)
 
-VERDICT_EXIT = {"pass": EXIT_OK, "warn": EXIT_OK, "fail": EXIT_GATE_FAILED, "incomplete": EXIT_INCOMPLETE}
 RESULTS_FILE = "results.json"
 BASE_RESULTS_FILE = "base-results.json"
 
@@ -50,10 +54,6 @@ class PushOutcome:
     result: RunResult
     location: str | None  # None: not saved (an incomplete run never becomes a baseline)
     exit_code: int
-
-
-def exit_code_for(verdict: str) -> int:
-    return VERDICT_EXIT.get(verdict, EXIT_INCOMPLETE)
 
 
 def _repo_of(ws: Workspace, command: str) -> Path:

@@ -10,12 +10,10 @@ from typing import TYPE_CHECKING
 from llmops_action.core.comparison import Comparison, TrendPoint
 from llmops_action.core.config import LlmopsConfig
 from llmops_action.core.results import RunResult
-from llmops_action.errors import EXIT_GATE_FAILED, EXIT_INCOMPLETE, EXIT_OK
+from llmops_action.errors import exit_code_for
 
 if TYPE_CHECKING:
     from llmops_action.tracking import TrackingOutcome
-
-VERDICT_EXIT = {"pass": EXIT_OK, "warn": EXIT_OK, "fail": EXIT_GATE_FAILED, "incomplete": EXIT_INCOMPLETE}
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,7 @@ class ReportOutcome:
 
     @property
     def exit_code(self) -> int:
-        return VERDICT_EXIT[self.comparison.verdict]
+        return exit_code_for(self.comparison.verdict)
 
 
 def compare_and_report(

@@ -304,7 +304,7 @@ def _files_text(folder: Path) -> str:
     )
 
 
-def test_no_secret_reaches_comments_summaries_outputs_logs_results_or_artifacts(tmp_path: Path) -> None:
+def test_no_secret_reaches_comments_summaries_outputs_logs_results_artifacts_or_mlflow(tmp_path: Path) -> None:
     from tests.support.gemini_server import GeminiServer
 
     project = ActionProject(tmp_path / "p")
@@ -351,6 +351,9 @@ def test_no_secret_reaches_comments_summaries_outputs_logs_results_or_artifacts(
         haystacks[f"run {i} summary"] = r.summary
         haystacks[f"run {i} results and artifacts"] = _files_text(r.out_dir)
     assert haystacks["baseline branch"]
+    # Tracking is on in the quickstart: the embedded MLflow store (params, tags, artifacts, table) is in
+    # out_dir and so among the files searched above.
+    assert (runs[1].out_dir / "mlflow.db").is_file() and (runs[1].out_dir / "mlartifacts").is_dir()
     for where, text in haystacks.items():
         for secret in (FAKE_TOKEN, FAKE_GEMINI_KEY):
             assert secret not in text, f"{secret[:8]}... leaked into {where}"

@@ -12,8 +12,6 @@ if TYPE_CHECKING:
     from llmops_action.core.results import RunResult
     from llmops_action.workspace import Workspace
 
-VERDICT_EXIT = {"pass": 0, "warn": 0, "fail": 1, "incomplete": 3}
-
 
 def after_results(ws: Workspace, result: RunResult, results_path: Path) -> str | None:
     """Log the run to MLflow when the config tracks; returns a line for the summary (or None)."""
@@ -38,6 +36,7 @@ def _git_info(root: Path) -> tuple[str | None, str | None]:
 
 def _run(args: argparse.Namespace) -> int:
     from llmops_action.core.shard import parse_shard
+    from llmops_action.errors import exit_code_for
     from llmops_action.eval_summary import format_summary
     from llmops_action.evaluate import RESULTS_FILE, evaluate
     from llmops_action.providers.gemini import api_key_from_env
@@ -62,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     print(format_summary(result, results_path))
     if tracked:
         print(tracked)
-    return VERDICT_EXIT[result.verdict]
+    return exit_code_for(result.verdict)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -7,7 +7,7 @@ import argparse
 
 def _merge(args: argparse.Namespace) -> int:
     from llmops_action.core.config import load_config
-    from llmops_action.errors import EXIT_GATE_FAILED, EXIT_INCOMPLETE
+    from llmops_action.errors import exit_code_for
     from llmops_action.merge import merge_files
 
     config = load_config(args.config)
@@ -19,9 +19,7 @@ def _merge(args: argparse.Namespace) -> int:
     )
     for name in failed:
         print(f"  gate failed: {name}")
-    if merged.verdict == "incomplete":
-        return EXIT_INCOMPLETE
-    return EXIT_GATE_FAILED if merged.verdict == "fail" else 0
+    return exit_code_for(merged.verdict)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -6,14 +6,13 @@ Built by core/compare.py; this module only holds the data shapes and their JSON 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llmops_action.core.documents import read_document, write_atomic
 from llmops_action.core.results import GateResult
-from llmops_action.errors import UserInputError
 
 COMPARISON_SCHEMA_VERSION = 1
 COMPARISON_KIND = "llmops.comparison"
@@ -171,28 +170,11 @@ class Comparison(_Model):
         return self.model_dump_json(indent=2)
 
     def write(self, path: str | Path) -> Path:
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(p)
-        return p
+        """Write atomically: a crash never leaves a half-written file."""
+        return write_atomic(path, self.to_json())
 
     @classmethod
     def from_json(cls, text: str, source: str = "comparison.json") -> Comparison:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserInputError(f"not JSON: {exc.msg}", file=source, line=exc.lineno) from None
-        if not isinstance(data, dict) or data.get("kind") != COMPARISON_KIND:
-            raise UserInputError("not an llmops-action comparison file", file=source)
-        if data.get("schema_version") != COMPARISON_SCHEMA_VERSION:
-            raise UserInputError(
-                f"comparison schema_version {data.get('schema_version')} is not supported", file=source
-            )
-        try:
-            return cls.model_validate(data)
-        except Exception as exc:
-            raise UserInputError(
-                f"invalid comparison file: {str(exc).splitlines()[0]}", file=source
-            ) from None
+        return read_document(
+            cls, text, source, kind=COMPARISON_KIND, schema_version=COMPARISON_SCHEMA_VERSION
+        )

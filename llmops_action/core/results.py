@@ -6,12 +6,12 @@ a skip reason and no score. Nothing here invents a neutral value.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llmops_action.core.documents import read_document, write_atomic
 from llmops_action.errors import UserInputError
 
 RESULTS_SCHEMA_VERSION = 1
@@ -145,33 +145,12 @@ class RunResult(_Model):
         return self.model_dump_json(indent=2)
 
     def write(self, path: str | Path) -> Path:
-        """Write atomically: a crash never leaves a half-written results.json."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(p)
-        return p
+        """Write atomically: a crash never leaves a half-written file."""
+        return write_atomic(path, self.to_json())
 
     @classmethod
     def from_json(cls, text: str, source: str = "results.json") -> RunResult:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserInputError(f"not JSON: {exc.msg}", file=source, line=exc.lineno) from None
-        if not isinstance(data, dict) or data.get("kind") != RESULTS_KIND:
-            raise UserInputError("not an llmops-action results file (kind != llmops.run)", file=source)
-        if data.get("schema_version") != RESULTS_SCHEMA_VERSION:
-            raise UserInputError(
-                f"results schema_version {data.get('schema_version')} is not supported "
-                f"(this version reads {RESULTS_SCHEMA_VERSION})",
-                file=source,
-                key="schema_version",
-            )
-        try:
-            return cls.model_validate(data)
-        except Exception as exc:  # pydantic ValidationError: name the first bad key
-            raise UserInputError(f"invalid results file: {str(exc).splitlines()[0]}", file=source) from None
+        return read_document(cls, text, source, kind=RESULTS_KIND, schema_version=RESULTS_SCHEMA_VERSION)
 
     @classmethod
     def read(cls, path: str | Path) -> RunResult:
