@@ -21,14 +21,13 @@ from llmops_action import __version__
 from llmops_action.cache import Cache, Kind, cache_key
 from llmops_action.core.config import LlmopsConfig, Price
 from llmops_action.core.dataset import Case
-from llmops_action.core.gates import absolute_gates, verdict
 from llmops_action.core.metrics import score_deterministic
-from llmops_action.core.metrics.aggregate import aggregate_run, case_score
+from llmops_action.core.metrics.aggregate import case_score
 from llmops_action.core.metrics.lexical import retrieved_contexts
+from llmops_action.core.outcome import run_outcome
 from llmops_action.core.prompts import RenderedPrompt, render
 from llmops_action.core.results import (
     CaseResult,
-    Counts,
     MetricScore,
     ModelInfo,
     PromptInfo,
@@ -224,14 +223,6 @@ def _failed_case(ws: Workspace, case: Case, exc: BaseException) -> CaseResult:
     )
 
 
-def incomplete_rate(cases: list[CaseResult]) -> float:
-    """Share of cases with a generation error or any metric error (judge errors count: the run lacks them)."""
-    if not cases:
-        return 0.0
-    bad = sum(1 for c in cases if c.error or any(s.error for s in c.metrics.values()))
-    return bad / len(cases)
-
-
 def evaluate(
     ws: Workspace,
     *,
@@ -288,11 +279,7 @@ def evaluate(
         bar.close()
     ordered = [results[c.id] for c in cases]
 
-    metric_aggs, aggregates = aggregate_run(config, ordered)
-    gates = absolute_gates(config.gates, aggregates, metric_aggs)
-    outcome = verdict(gates)
-    if incomplete_rate(ordered) > config.max_error_rate:
-        outcome = "incomplete"
+    outcome = run_outcome(config, ordered, judge_calls=tally.judge_calls)
 
     used_prompts = sorted({c.prompt for c in cases} or set(ws.prompts))
     meta = RunMeta(
@@ -321,17 +308,11 @@ def evaluate(
     result = RunResult(
         run=meta,
         cases=ordered,
-        metrics=metric_aggs,
-        aggregates=aggregates,
-        counts=Counts(
-            cases=len(ordered),
-            errors=sum(1 for c in ordered if c.error or any(s.error for s in c.metrics.values())),
-            cache_hits=sum(1 for c in ordered if c.cache_hit),
-            judge_cache_hits=sum(c.judge_cache_hits for c in ordered),
-            judge_calls=tally.judge_calls,
-        ),
-        gates=gates,
-        verdict=outcome,  # type: ignore[arg-type]
+        metrics=outcome.metrics,
+        aggregates=outcome.aggregates,
+        counts=outcome.counts,
+        gates=outcome.gates,
+        verdict=outcome.verdict,  # type: ignore[arg-type]
     )
     if out_dir is not None:
         result.write(Path(out_dir) / RESULTS_FILE)

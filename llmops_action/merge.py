@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmops_action.core.results import Counts, RunResult
+from llmops_action.core.outcome import run_outcome
+from llmops_action.core.results import RunResult
 from llmops_action.core.shard import parse_shard, shard_of
 from llmops_action.errors import IncompleteRunError, UserInputError
 
 if TYPE_CHECKING:
     from llmops_action.core.config import LlmopsConfig
-    from llmops_action.core.results import CaseResult, GateResult, MetricAggregate
+    from llmops_action.core.results import CaseResult
 
 # Fields of RunMeta that must agree for two shards to be parts of one run.
 _SAME = ("suite", "config_hash", "dataset_hash", "metrics_hash", "git_sha")
@@ -124,25 +125,6 @@ def _order(results: Sequence[RunResult]) -> list[int]:
     return sorted(range(len(results)), key=key)
 
 
-def _aggregate(
-    config: LlmopsConfig, cases: list[CaseResult]
-) -> tuple[dict[str, MetricAggregate], dict[str, float | None]]:
-    from llmops_action.core.metrics.aggregate import aggregate_run
-
-    return aggregate_run(config, cases)
-
-
-def _gates(
-    config: LlmopsConfig,
-    metrics: dict[str, MetricAggregate],
-    aggregates: dict[str, float | None],
-) -> tuple[list[GateResult], str]:
-    from llmops_action.core.gates import absolute_gates, verdict
-
-    gates = list(absolute_gates(config.gates, aggregates, metrics))
-    return gates, str(verdict(gates))
-
-
 def merge_results(
     results: Sequence[RunResult], config: LlmopsConfig, *, sources: Sequence[str] | None = None
 ) -> RunResult:
@@ -165,11 +147,7 @@ def merge_results(
             hint="Merge with the same .llmops.yml the shards ran with (--config).",
         )
     cases = _merged_cases(results, sources)
-    metrics, aggregates = _aggregate(config, cases)
-    gates, verdict = _gates(config, metrics, aggregates)
-    error_rate = aggregates.get("error_rate")
-    if error_rate is not None and error_rate > config.max_error_rate:
-        verdict = "incomplete"
+    outcome = run_outcome(config, cases, judge_calls=sum(r.counts.judge_calls for r in results))
     first = results[0].run
     judge = next((r.run.judge for r in results if r.run.judge is not None), None)
     meta = first.model_copy(
@@ -180,21 +158,14 @@ def merge_results(
             "judge": judge,
         }
     )
-    counts = Counts(
-        cases=len(cases),
-        errors=sum(1 for c in cases if c.error),
-        cache_hits=sum(1 for c in cases if c.cache_hit),
-        judge_cache_hits=sum(c.judge_cache_hits for c in cases),
-        judge_calls=sum(r.counts.judge_calls for r in results),
-    )
     return RunResult(
         run=meta,
         cases=cases,
-        metrics=metrics,
-        aggregates=aggregates,
-        counts=counts,
-        gates=gates,
-        verdict=verdict,  # type: ignore[arg-type]
+        metrics=outcome.metrics,
+        aggregates=outcome.aggregates,
+        counts=outcome.counts,
+        gates=outcome.gates,
+        verdict=outcome.verdict,  # type: ignore[arg-type]
     )
 
 
