@@ -304,7 +304,9 @@ def _files_text(folder: Path) -> str:
     )
 
 
-def test_no_secret_reaches_comments_summaries_outputs_logs_results_artifacts_or_mlflow(tmp_path: Path) -> None:
+def test_no_secret_reaches_comments_summaries_outputs_logs_results_artifacts_or_mlflow(
+    tmp_path: Path,
+) -> None:
     from tests.support.gemini_server import GeminiServer
 
     project = ActionProject(tmp_path / "p")

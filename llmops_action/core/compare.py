@@ -237,6 +237,8 @@ def metric_deltas(
         )
         if skip:
             md.note = f"skipped: {skip}"
+        elif kind == "info":
+            md.note = "informational: means only, not tested"
         both = [
             (b, h) for b, h in pairs if case_value(b, name) is not None and case_value(h, name) is not None
         ]
@@ -264,7 +266,8 @@ def metric_deltas(
     for m in out:
         if m.delta is None:
             # No test ran: "insufficient data" is a warning, never a pass (a skipped metric stays neutral).
-            m.decision = "pass" if m.note.startswith(("skipped", "not in head", "new metric")) else "warn"
+            neutral = m.kind == "info" or m.note.startswith(("skipped", "not in head", "new metric"))
+            m.decision = "pass" if neutral else "warn"
             continue
         p = m.p_adjusted if m.gated else m.p_value
         m.decision = stats.decide(p, m.delta, reg.delta, reg.alpha)

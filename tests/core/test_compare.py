@@ -234,3 +234,21 @@ def test_a_skipped_metric_says_why_and_is_not_tested() -> None:
     assert m.note == "skipped: no judge credentials" and m.delta is None and m.p_value is None
     # A gated metric that could not be measured never passes quietly.
     assert gate(c, "regression/faithfulness").status == "fail"
+
+
+def test_an_informational_metric_shows_its_means_but_is_never_tested() -> None:
+    from llmops_action.core.results import MetricAggregate, MetricScore
+
+    runs = []
+    for sha, chars in (("b" * 40, 80.0), (HEAD_SHA, 200.0)):
+        run = make_run(sha=sha)
+        run.metrics["length"] = MetricAggregate(mean=chars, n=len(run.cases), kind="info")
+        for case in run.cases:
+            case.metrics["length"] = MetricScore(details={"chars": chars})
+        runs.append(run)
+
+    [length] = [m for m in compare(*runs, None).metrics if m.name == "length"]
+
+    assert (length.base_mean, length.head_mean) == (80.0, 200.0)
+    assert length.p_value is None and length.decision == "pass"
+    assert length.note == "informational: means only, not tested"
