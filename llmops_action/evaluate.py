@@ -154,6 +154,8 @@ def _score_case(
     plain = [m for m in config.metrics if m.type != "judge"]
     scores: dict[str, MetricScore] = dict(score_deterministic(plain, case, output, response))
     judge_hits = 0
+    judge_price = config.pricing.get(config.judge.model)
+    judge_costs: list[float | None] = []
     for metric in config.judge_metrics:
         if judge_provider is None:
             scores[metric.key] = skipped_judge(metric)
@@ -161,7 +163,7 @@ def _score_case(
             scores[metric.key] = MetricScore(error=_no_output_reason(error, response))
         else:
             hits = [0]
-            complete = _judge_complete(judge_provider, calls, hits)
+            complete = _judge_complete(judge_provider, calls, hits, judge_price, judge_costs)
             scores[metric.key] = judge_case(
                 metric, case, output, complete, config.judge, retrieved=retrieved or None
             )
@@ -187,6 +189,7 @@ def _score_case(
         input_tokens=response.input_tokens if response else None,
         output_tokens=response.output_tokens if response else None,
         cost_usd=case_cost(price, response),
+        judge_cost_usd=None if not judge_costs or None in judge_costs else sum(c or 0.0 for c in judge_costs),
         cache_hit=bool(response and response.cache_hit),
         judge_cache_hits=judge_hits,
         metrics=ordered,
@@ -195,12 +198,15 @@ def _score_case(
 
 
 def _judge_complete(
-    judge: Provider, calls: _Calls, hits: list[int]
+    judge: Provider, calls: _Calls, hits: list[int], price: Price | None, costs: list[float | None]
 ) -> Callable[[ModelRequest], ModelResponse]:
+    """`complete` for judge_case, through the runner and the cache, counting hits and pricing every call."""
+
     def complete(request: ModelRequest) -> ModelResponse:
         response = calls.complete(judge, request, "judge")
         if response.cache_hit:
             hits[0] += 1
+        costs.append(case_cost(price, response))
         return response
 
     return complete

@@ -166,6 +166,11 @@ def test_gemini_generation_and_judge(tmp_path: Path, server: GeminiServer) -> No
     assert case.output == "echo: Question: What is item 0?"
     assert case.metrics["answer_relevance"].score == 1.0  # the fake judge gives the top of the scale
     assert case.cost_usd == pytest.approx((case.input_tokens * 0.3 + case.output_tokens * 2.5) / 1e6)
+    # The judge runs on the same model here, so it is priced too, but apart from the app's own cost.
+    assert case.judge_cost_usd is not None and case.judge_cost_usd > 0
+    assert result.aggregates["judge_cost_usd"] == pytest.approx(
+        sum(c.judge_cost_usd or 0 for c in result.cases)
+    )
     assert result.run.provider.model_version == "gemini-2.5-flash"
     assert result.run.judge is not None and result.run.judge.model_version == "gemini-2.5-flash"
     gen = server.generation_requests()[0].body

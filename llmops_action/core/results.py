@@ -79,7 +79,8 @@ class CaseResult(_Model):
     latency_ms: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
-    cost_usd: float | None = None
+    cost_usd: float | None = None  # the app's generation; the judge's is apart: it is the evaluation's cost
+    judge_cost_usd: float | None = None
     cache_hit: bool = False
     judge_cache_hits: int = 0
     metrics: dict[str, MetricScore] = Field(default_factory=dict)

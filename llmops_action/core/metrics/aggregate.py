@@ -146,7 +146,8 @@ def aggregate_run(
     """Per-metric aggregates (config order, then "score") and the flat values gates name.
 
     Flat: each metric key -> its mean; "score"; "latency_p50_ms" / "latency_p95_ms" over cases with an
-    output; "input_tokens_total", "output_tokens_total", "cost_usd" (None when no case reported any);
+    output; "input_tokens_total", "output_tokens_total", "cost_usd" (generation), "judge_cost_usd" (None when no
+    case reported any);
     "error_rate" = cases whose generation failed / cases; "judge_error_rate" = judge metric results that are
     errors / judge metric results on cases with an output (None without judge metrics).
     """
@@ -163,6 +164,7 @@ def aggregate_run(
         input_tokens_total=_total(c.input_tokens for c in cases),
         output_tokens_total=_total(c.output_tokens for c in cases),
         cost_usd=_total(c.cost_usd for c in cases),
+        judge_cost_usd=_total(c.judge_cost_usd for c in cases),
         error_rate=sum(1 for c in cases if c.error is not None) / len(cases) if cases else None,
         judge_error_rate=(sum(1 for s in judged if s is None or s.error) / len(judged)) if judged else None,
     )
