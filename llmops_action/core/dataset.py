@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from llmops_action.core.prompts import expand_paths
-from llmops_action.core.yamlpos import format_path, load_yaml
+from llmops_action.core.yamlpos import error_message, format_path, load_yaml
 from llmops_action.errors import UserInputError
 
 DATASET_SUFFIXES = (".jsonl", ".yml", ".yaml", ".csv")
@@ -41,15 +41,7 @@ def _case(raw: Any, file: str, line: int) -> Case:
         return Case.model_validate({**raw, "source": f"{file}:{line}"})
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        msg = (
-            f"unknown key '{loc[-1]}'"
-            if err["type"] == "extra_forbidden"
-            else f"missing required key '{loc[-1]}'"
-            if err["type"] == "missing"
-            else err["msg"]
-        )
-        raise UserInputError(msg, file=file, line=line, key=format_path(loc)) from None
+        raise UserInputError(error_message(err), file=file, line=line, key=format_path(err["loc"])) from None
 
 
 def _jsonl(text: str, file: str) -> Iterable[Case]:

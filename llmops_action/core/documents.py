@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from llmops_action.core.yamlpos import format_path
+from llmops_action.core.yamlpos import error_message, format_path
 from llmops_action.errors import UserInputError
 
 M = TypeVar("M", bound=BaseModel)
@@ -44,5 +44,5 @@ def read_document(model: type[M], text: str, source: str, *, kind: str, schema_v
     except ValidationError as exc:
         err = exc.errors()[0]
         raise UserInputError(
-            f"invalid {kind} document: {err['msg']}", file=source, key=format_path(err["loc"])
+            f"invalid {kind} document: {error_message(err)}", file=source, key=format_path(err["loc"])
         ) from None

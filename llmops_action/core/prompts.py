@@ -19,7 +19,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from llmops_action.core.yamlpos import load_yaml
+from llmops_action.core.yamlpos import error_message, format_path, load_yaml
 from llmops_action.errors import UserInputError
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -144,18 +144,11 @@ def parse_prompt(text: str, file: str) -> Prompt:
     try:
         prompt = Prompt.model_validate({**located.data, "source": file})
     except ValidationError as exc:
-        from llmops_action.core.yamlpos import format_path
-
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        msg = (
-            f"unknown key '{loc[-1]}'"
-            if err["type"] == "extra_forbidden"
-            else f"missing required key '{loc[-1]}'"
-            if err["type"] == "missing"
-            else err["msg"].removeprefix("Value error, ")
-        )
-        raise UserInputError(msg, file=file, line=located.line_of(loc), key=format_path(loc)) from None
+        raise UserInputError(
+            error_message(err), file=file, line=located.line_of(loc), key=format_path(loc)
+        ) from None
     try:
         _ENV.parse(prompt.template)
         if prompt.system:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,3 +127,14 @@ def format_path(path: Path) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def error_message(err: Mapping[str, Any]) -> str:
+    """One pydantic error as a sentence a user can act on."""
+    loc = tuple(err.get("loc") or ())
+    last = loc[-1] if loc else "?"
+    if err.get("type") == "extra_forbidden":
+        return f"unknown key '{last}'"
+    if err.get("type") == "missing":
+        return f"missing required key '{last}'"
+    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
