@@ -128,7 +128,8 @@ def link_url(url: object) -> str | None:
 
 def label(text: object, limit: int = 24) -> str:
     """A label safe inside a Mermaid string literal: only a conservative character set survives."""
-    s = re.sub(r"[^A-Za-z0-9 ._:/#+-]", "", clean(text))
+    # "main@abc1234" keeps its two halves apart rather than running them together.
+    s = re.sub(r"[^A-Za-z0-9 ._:/#+-]", "", clean(text).replace("@", " "))
     return s[:limit] or "?"
 
 

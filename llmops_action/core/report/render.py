@@ -261,7 +261,7 @@ def _distribution(c: Comparison, bins: int = 10) -> dict[str, Any] | None:
 
 def _trend(c: Comparison) -> dict[str, Any] | None:
     points = [p for p in c.trend if p.score is not None]
-    if not points:
+    if len(points) < 2:  # one point is not a trend
         return None
     return {
         "labels": [f'"{escape.label(p.label)}"' for p in points],

@@ -108,7 +108,14 @@ def test_a_trend_adds_a_line_chart_with_safe_labels() -> None:
     c.trend = [TrendPoint(label='main@"1"]; evil', score=0.8), TrendPoint(label="PR #12", score=0.7)]
     charts = [body for info, body in parse(render_comment(c)).fences if info == "mermaid"]
     assert len(charts) == 2
-    assert 'x-axis ["main1 evil", "PR #12"]' in charts[1]
+    assert 'x-axis ["main 1 evil", "PR #12"]' in charts[1]
+
+
+def test_a_single_point_is_not_drawn_as_a_trend() -> None:
+    *_, c = degraded()
+    c.trend = [TrendPoint(label="PR #12", score=0.7)]
+    charts = [body for info, body in parse(render_comment(c)).fences if info == "mermaid"]
+    assert len(charts) == 1 and "recent baselines" not in render_comment(c)
 
 
 def test_not_comparable_runs_say_so_in_the_verdict_line_and_the_gates() -> None:
