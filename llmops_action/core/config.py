@@ -124,6 +124,13 @@ class MetricConfig(_Strict):
                 raise ValueError("scale must be [low, high] with low < high")
         if self.type == "regex" and not self.pattern:
             raise ValueError("regex metrics need 'pattern'")
+        if self.type == "regex" and self.pattern:
+            import regex  # the engine rules.py matches with; imported here only for regex metrics
+
+            try:
+                regex.compile(self.pattern)
+            except regex.error as exc:
+                raise ValueError(f"invalid regex {self.pattern!r}: {exc}") from None
         if self.type == "contains" and self.value is None:
             raise ValueError("contains metrics need 'value'")
         return self

@@ -373,3 +373,10 @@ def test_arbitrary_text_never_crashes(text: str) -> None:
         parse_config(text, "any.yml")
     except UserInputError as exc:
         assert exc.file == "any.yml"
+
+
+def test_an_invalid_regex_is_a_config_error_with_its_line() -> None:
+    text = "datasets: [d.jsonl]\nprovider: {type: python, function: app:f}\nmetrics:\n  - {type: regex, pattern: '(unclosed'}\n"
+    with pytest.raises(UserInputError, match="invalid regex") as exc:
+        parse_config(text, ".llmops.yml")
+    assert exc.value.line == 4 and exc.value.key == "metrics[0]"

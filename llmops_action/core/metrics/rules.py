@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+import regex as regex_engine
+
 from llmops_action.core.results import MetricScore
 from llmops_action.providers.base import ModelResponse
 
@@ -35,18 +37,31 @@ def contains(output: str, value: str, *, case_sensitive: bool = True) -> MetricS
     return _verdict(value.casefold() in output.casefold())
 
 
+# Patterns come from a config a pull request can change, and outputs from a model: a backtracking pattern
+# on a long output could hang the run, so matching uses the `regex` engine, which can stop on a timeout.
+REGEX_TIMEOUT_S = 2.0
+
+
 @functools.lru_cache(maxsize=256)
-def _compile(pattern: str, flags: int) -> re.Pattern[str]:
-    return re.compile(pattern, flags)
+def _compile(pattern: str, flags: int) -> Any:
+    return regex_engine.compile(pattern, flags)
 
 
-def regex(output: str, pattern: str, *, case_sensitive: bool = True) -> MetricScore:
-    """`re.search` anywhere in the output (anchor with ^...$ for a full match); MULTILINE is not set."""
+def regex(
+    output: str, pattern: str, *, case_sensitive: bool = True, timeout: float = REGEX_TIMEOUT_S
+) -> MetricScore:
+    """A search anywhere in the output (anchor with ^...$ for a full match); MULTILINE is not set."""
     try:
-        compiled = _compile(pattern, 0 if case_sensitive else re.IGNORECASE)
-    except re.error as exc:
+        compiled = _compile(pattern, 0 if case_sensitive else regex_engine.IGNORECASE)
+    except regex_engine.error as exc:
         return MetricScore(error=f"invalid regex {pattern!r}: {exc}")
-    return _verdict(compiled.search(output) is not None)
+    try:
+        found = compiled.search(output, timeout=timeout)
+    except TimeoutError:
+        return MetricScore(
+            error=f"regex {pattern!r} gave up after {timeout:g}s on this output (catastrophic backtracking?)"
+        )
+    return _verdict(found is not None)
 
 
 def strip_json_fence(text: str) -> tuple[str, bool]:

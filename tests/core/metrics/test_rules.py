@@ -33,6 +33,11 @@ def test_regex_search_and_invalid_pattern_is_an_error_not_a_score() -> None:
     assert bad.score is None and bad.error and "invalid regex" in bad.error
 
 
+def test_a_backtracking_regex_gives_up_with_an_error_instead_of_hanging() -> None:
+    slow = regex("a" * 40 + "!", r"^(a|aa)+$", timeout=0.2)
+    assert slow.score is None and slow.error and "gave up after 0.2s" in slow.error
+
+
 @pytest.mark.parametrize(
     ("text", "ok", "fenced"),
     [
