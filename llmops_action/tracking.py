@@ -113,15 +113,6 @@ def _metric_key(name: str) -> str:
     return _BAD_KEY_CHARS.sub("_", name)
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    pos = (len(s) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
 def run_tags(result: RunResult) -> dict[str, str]:
     meta = result.run
     tags: dict[str, str] = {
@@ -191,22 +182,12 @@ def run_params(result: RunResult, config: LlmopsConfig | None = None) -> dict[st
 
 
 def run_metrics(result: RunResult, comparison: Comparison | None = None) -> dict[str, float]:
-    """Every aggregate, latency p50/p95, tokens, cost, error rate; PSI per signal and delta per metric."""
-    cases = result.cases
-    latencies = [c.latency_ms for c in cases if c.latency_ms is not None]
-    derived: dict[str, float | None] = {
-        "latency_p50_ms": _percentile(latencies, 50),
-        "latency_p95_ms": _percentile(latencies, 95),
-        "input_tokens_total": float(sum(c.input_tokens or 0 for c in cases)),
-        "output_tokens_total": float(sum(c.output_tokens or 0 for c in cases)),
-        "cost_usd": float(sum(c.cost_usd or 0.0 for c in cases)),
-        "error_rate": sum(1 for c in cases if c.error) / len(cases) if cases else None,
-    }
-    values: dict[str, float | None] = {**derived, **result.aggregates}  # the runner's figures win
-    values["tokens_total"] = (values.get("input_tokens_total") or 0.0) + (
-        values.get("output_tokens_total") or 0.0
-    )
-    values["cases"] = float(result.counts.cases or len(cases))
+    """Every aggregate (latency p50/p95, tokens, cost and error rate among them); PSI per signal and delta
+    per metric. An unknown figure (None) is left out, never logged as 0."""
+    values: dict[str, float | None] = dict(result.aggregates)
+    tokens = (values.get("input_tokens_total"), values.get("output_tokens_total"))
+    values["tokens_total"] = None if None in tokens else sum(t or 0.0 for t in tokens)
+    values["cases"] = float(result.counts.cases or len(result.cases))
     values["errors"] = float(result.counts.errors)
     values["cache_hits"] = float(result.counts.cache_hits)
     if comparison is not None:

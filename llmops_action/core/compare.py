@@ -362,8 +362,8 @@ def usage_summary(run: RunResult) -> UsageSummary:
         cases=len(run.cases),
         errors=sum(1 for c in run.cases if c.error),
         cost_usd=float(sum(costs)) if costs else None,
-        input_tokens=sum(c.input_tokens or 0 for c in run.cases),
-        output_tokens=sum(c.output_tokens or 0 for c in run.cases),
+        input_tokens=_known_total(c.input_tokens for c in run.cases),
+        output_tokens=_known_total(c.output_tokens for c in run.cases),
         latency_p50_ms=float(np.percentile(lat, 50)) if lat else None,
         latency_p95_ms=float(np.percentile(lat, 95)) if lat else None,
         cache_hits=sum(1 for c in run.cases if c.cache_hit),
@@ -372,6 +372,11 @@ def usage_summary(run: RunResult) -> UsageSummary:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _known_total(values: Iterable[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 def _kind(run: RunResult, name: str) -> Any:

@@ -110,8 +110,8 @@ class UsageSummary(_Model):
     cases: int = 0
     errors: int = 0
     cost_usd: float | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int | None = None  # None: no case reported tokens (an app through the python provider)
+    output_tokens: int | None = None
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     cache_hits: int = 0
