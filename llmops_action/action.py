@@ -211,13 +211,13 @@ def route(ctx: Context) -> int:
         from llmops_action.action_flows import shard_flow
 
         return shard_flow(ctx)
-    from llmops_action import action_flows
+    from llmops_action import action_flows, action_report
 
     flow = {
         "pr": action_flows.pr_flow,
         "push": action_flows.push_flow,
         "schedule": action_flows.schedule_flow,
-        "report": action_flows.report_flow,
+        "report": action_report.report_flow,
     }[mode]
     return flow(ctx)
 
