@@ -136,9 +136,6 @@ def _degrade_active_prompt(repo: GitRepo, name: str) -> tuple[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not (QUICKSTART / ".llmops.yml").is_file(), reason="examples/quickstart is not written yet"
-)
 def test_quickstart_pr_shows_a_prompt_regression_and_passes_a_harmless_change(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "quickstart")
     repo.copy_tree(QUICKSTART)
