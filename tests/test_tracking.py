@@ -382,3 +382,34 @@ def test_server_answering_500_gives_one_warning_fast(
     always_500_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _assert_warns_fast(always_500_server, tmp_path, capsys)
+
+
+@pytest.mark.slow
+def test_eval_exit_code_and_results_survive_a_dead_tracking_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmops_action.cli import main
+
+    (tmp_path / "cases.jsonl").write_text(
+        '{"id": "c1", "prompt": "greet", "vars": {"name": "Ada"}, "reference": "Hello Ada"}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "greet.yaml").write_text(
+        "name: greet\nversion: 1.0.0\ntemplate: 'Greet {{ name }}'\nvariables: [{name: name}]\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "outputs.jsonl").write_text('{"id": "c1", "output": "Hello Ada"}\n', encoding="utf-8")
+    (tmp_path / ".llmops.yml").write_text(
+        "datasets: [cases.jsonl]\nprovider: {type: outputs, path: outputs.jsonl}\n"
+        "metrics: [{type: exact_match, weight: 1}]\ncache: {enabled: false}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+
+    code = main(["eval", "--config", str(tmp_path / ".llmops.yml"), "--out", str(tmp_path / "out")])
+
+    assert code == 0
+    assert (tmp_path / "out" / "results.json").is_file()
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "MLflow tracking" in err
