@@ -65,6 +65,15 @@ def _repo_of(ws: Workspace, command: str) -> Path:
     return toplevel(ws.root).resolve()
 
 
+def _repo_and_sha(ws: Workspace, command: str, head_sha: str | None) -> tuple[Path, str]:
+    """The checkout and the commit a run is recorded under: `head_sha` when given, else HEAD."""
+    repo = _repo_of(ws, command)
+    sha = head_sha or git_head_sha(repo)
+    if sha is None:
+        raise UserInputError("the repository has no commit yet", hint="Commit something first.")
+    return repo, sha
+
+
 def _tracked_changes(repo: Path, folder: Path) -> list[str]:
     """Modified tracked files under the config folder: the run would not be the commit's."""
     rel = folder.resolve().relative_to(repo).as_posix()
@@ -224,10 +233,7 @@ def run_pr(
     from llmops_action.reporting import compare_and_report
 
     ws = load_workspace(config_path)
-    repo = _repo_of(ws, "pr")
-    sha = head_sha or git_head_sha(repo)
-    if sha is None:
-        raise UserInputError("the repository has no commit yet", hint="Commit something first.")
+    repo, sha = _repo_and_sha(ws, "pr", head_sha)
     warnings: list[str] = []
     if head_sha is None and (dirty := _tracked_changes(repo, ws.root)):
         warnings.append(
@@ -337,10 +343,7 @@ def run_push(
     else:
         from llmops_action.evaluate import evaluate
 
-        repo = _repo_of(ws, "baseline save")
-        sha = head_sha or git_head_sha(repo)
-        if sha is None:
-            raise UserInputError("the repository has no commit yet", hint="Commit something first.")
+        repo, sha = _repo_and_sha(ws, "baseline save", head_sha)
         if not allow_dirty and head_sha is None and (dirty := _tracked_changes(repo, ws.root)):
             raise UserInputError(
                 f"uncommitted changes to {', '.join(dirty[:5])}: a baseline must be exactly commit {sha[:12]}",
