@@ -300,3 +300,17 @@ def test_fault_injection_no_case_lost_nothing_scored_unjudged(tmp_path: Path) ->
     assert malformed > 0
     assert result.counts.cases == 40
     assert judged_errors > 0  # with a quarter of verdicts malformed, some fail twice and stay errors
+
+
+def test_a_second_run_is_served_from_the_cache_judge_included(tmp_path: Path, server: GeminiServer) -> None:
+    ws = gemini_ws(tmp_path, server, cache={"enabled": True, "dir": str(tmp_path / "cache")})
+    first = evaluate(ws, api_key="k", runner=fast_runner(Recorder()))
+    sent = len(server.requests)
+
+    second = evaluate(ws, api_key="k", runner=fast_runner(Recorder()))
+
+    assert len(server.requests) == sent, "every generation and judgement came from the cache"
+    assert second.counts.cache_hits == 4 and second.counts.judge_cache_hits == 4
+    assert [c.metrics["answer_relevance"].score for c in second.cases] == [
+        c.metrics["answer_relevance"].score for c in first.cases
+    ]

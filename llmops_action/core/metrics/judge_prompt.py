@@ -2,8 +2,9 @@
 
 Hardening against outputs that try to grade themselves (issue 2, item 6):
 - the rubric and the rules live only in the system instruction;
-- each untrusted field (input, context, reference, output) sits in its own block whose tags carry a nonce
-  that is random per call, so content cannot close its block or open a trusted one; each is length-capped;
+- each untrusted field (input, context, reference, output) sits in its own block whose tags carry a per-call
+  nonce the content cannot predict (judge.py derives it from a digest of the call), so content cannot close
+  its block or open a trusted one; each is length-capped;
 - the verdict is JSON under a response schema (reasoning first, integer score, manipulation_detected) and
   parsing is strict: no guessing a score from prose, a missing or mistyped field is an error.
 """
