@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmops_action.baseline.select import resolve_ref, select_base
 from llmops_action.baseline.store import BaselineStore, check_saveable, open_store
@@ -30,6 +31,9 @@ from llmops_action.errors import (
 from llmops_action.gitutil import current_branch, git, is_repo, toplevel
 from llmops_action.gitutil import head_sha as git_head_sha
 from llmops_action.workspace import Workspace, load_workspace
+
+if TYPE_CHECKING:
+    from llmops_action.tracking import TrackingOutcome
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ class PrOutcome:
     base_sha: str | None = None
     merge_base: str | None = None
     warnings: list[str] = field(default_factory=list)
+    tracking: TrackingOutcome | None = None
 
 
 @dataclass(frozen=True)
@@ -315,6 +320,7 @@ def run_pr(
         base_sha=base_sha,
         merge_base=choice.merge_base,
         warnings=warnings,
+        tracking=report.tracking,
     )
 
 

@@ -51,6 +51,8 @@ def format_outcome(outcome: PrOutcome) -> str:
     comment = outcome.files.get("comment")
     if comment is not None:
         lines.append(f"comment: {comment}")
+    if outcome.tracking is not None and outcome.tracking.run_id:
+        lines.append(f"mlflow: {outcome.tracking.run_url or 'run ' + outcome.tracking.run_id}")
     return "\n".join(lines)
 
 
