@@ -5,7 +5,7 @@ real git repository, a local fake GitHub), on the quickstart as shipped and on a
 Each PR run is done twice; the second (warm cache: actions/cache restored) is the figure. Target: < 10 s
 for 50 cases.
 
-    /opt/venv/bin/python benchmarks/bench_action.py
+    .venv/bin/python benchmarks/bench_action.py
 """
 
 from __future__ import annotations

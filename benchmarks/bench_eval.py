@@ -1,7 +1,7 @@
 """Benchmark: 400 cases x (generate + judge) against the local fake Gemini server with 50 ms injected latency at
 concurrency 16; then `llmops-action --help` start-up time and its imports.
 
-    /opt/venv/bin/python benchmarks/bench_eval.py
+    .venv/bin/python benchmarks/bench_eval.py
 
 Prints figures; targets: wall / ideal <= 1.3 where ideal = 400*2*0.05/16 s; --help < 0.3 s with neither
 google.genai nor mlflow imported.

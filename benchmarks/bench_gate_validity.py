@@ -19,7 +19,7 @@ Printed:
 Bootstrap resamples are 2,000 instead of 10,000: the interval is reported but plays no part in the
 decision (the permutation p-value, with the full 10,000 sign flips, and the delta do).
 
-    /opt/venv/bin/python benchmarks/bench_gate_validity.py
+    .venv/bin/python benchmarks/bench_gate_validity.py
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Target (issue 5): site-packages under 400 MB. mlflow-skinny + sqlalchemy + alemb
 Installs from PyPI (the package itself from this checkout). Also checks the embedded MLflow store
 works there: one log_run into sqlite, without pandas.
 
-Run: /opt/venv/bin/python benchmarks/bench_install_size.py
+Run: .venv/bin/python benchmarks/bench_install_size.py
 """
 
 from __future__ import annotations

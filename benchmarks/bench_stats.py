@@ -1,7 +1,7 @@
 """Speed of the statistics: PSI over 20 signals x 1,000,000 values per side, and a paired BCa bootstrap of
 10,000 resamples x 5,000 cases. Target: each under 1 s. Prints wall times (best of 3) and peak memory.
 
-    /opt/venv/bin/python benchmarks/bench_stats.py
+    .venv/bin/python benchmarks/bench_stats.py
 """
 
 from __future__ import annotations

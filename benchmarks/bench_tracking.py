@@ -7,7 +7,7 @@ Each figure runs in a fresh interpreter, so `import mlflow` is paid the way one 
   - next run:     log_run into an existing store (import + logging)
   - log only:     a second log_run in the same process (logging cost alone)
 
-Run: /opt/venv/bin/python benchmarks/bench_tracking.py
+Run: .venv/bin/python benchmarks/bench_tracking.py
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from tests.support.gitrepo import GitRepo, bare_remote, clone, init_repo
 REPO_ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO_ROOT / "examples" / "quickstart"
 ENTRYPOINT = REPO_ROOT / "entrypoint" / "entrypoint.py"
-PYTHON_BIN = Path(os.environ.get("LLMOPS_TEST_PYTHON_BIN", "/opt/venv/bin"))
+# The interpreter that runs the tests runs the entrypoint too: its environment has the package installed.
+PYTHON = Path(sys.executable)
 REPO = "octo-org/llmops-demo"
 
 # Gates the test controls, so a tuning of the quickstart's own thresholds cannot flip these tests:
@@ -179,7 +181,7 @@ class ActionProject:
         output_file.write_text("", encoding="utf-8")
         summary_file.write_text("", encoding="utf-8")
         env = {
-            "PATH": f"{PYTHON_BIN}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": os.pathsep.join([str(PYTHON.parent), "/usr/local/bin", "/usr/bin", "/bin"]),
             "HOME": str(self.home),
             "GIT_CONFIG_NOSYSTEM": "1",
             "LANG": "C.UTF-8",
@@ -213,7 +215,7 @@ class ActionProject:
         env.update({f"INPUT_{k.upper()}": v for k, v in (inputs or {}).items()})
         env.update(extra_env or {})
         proc = subprocess.run(
-            [str(ENTRYPOINT)], cwd=ws.path, env=env, capture_output=True, text=True, timeout=300, check=False
+            [str(PYTHON), str(ENTRYPOINT)], cwd=ws.path, env=env, capture_output=True, text=True, timeout=300, check=False
         )
         return RunOutcome(
             code=proc.returncode,

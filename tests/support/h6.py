@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import textwrap
 from pathlib import Path
@@ -67,7 +68,7 @@ def git(root: Path, *args: str) -> str:
         "GIT_AUTHOR_EMAIL": "t@example.com",
         "GIT_COMMITTER_NAME": "Test Author",
         "GIT_COMMITTER_EMAIL": "t@example.com",
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "PATH": os.environ.get("PATH", os.defpath),
         "HOME": str(root),
     }
     return subprocess.run(
