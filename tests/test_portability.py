@@ -45,5 +45,7 @@ def test_the_pattern_catches_the_paths_it_exists_for() -> None:
 
 
 def test_no_run_store_is_committed() -> None:
-    stores = [n for n in tracked_files() if re.search(r"(^|/)(mlflow\.db|mlruns/)|\.llmops/(out|cache|pr)/", n)]
+    stores = [
+        n for n in tracked_files() if re.search(r"(^|/)(mlflow\.db|mlruns/)|\.llmops/(out|cache|pr)/", n)
+    ]
     assert stores == []

@@ -215,7 +215,13 @@ class ActionProject:
         env.update({f"INPUT_{k.upper()}": v for k, v in (inputs or {}).items()})
         env.update(extra_env or {})
         proc = subprocess.run(
-            [str(PYTHON), str(ENTRYPOINT)], cwd=ws.path, env=env, capture_output=True, text=True, timeout=300, check=False
+            [str(PYTHON), str(ENTRYPOINT)],
+            cwd=ws.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         return RunOutcome(
             code=proc.returncode,
