@@ -244,12 +244,15 @@ def evaluate(
     provider: Provider | None = None,
     judge_provider: Provider | None = None,
     runner: Runner | None = None,
+    cache_dir: Path | None = None,
 ) -> RunResult:
     """Evaluate the workspace's cases (those in `shard`, when given) and return the RunResult.
 
     `provider` / `judge_provider` override what the config names (tests, custom apps). Without an api key and
     without a judge_provider, judge metrics are skipped ("no judge credentials"). Writes `out_dir/results.json`
     atomically when out_dir is given. Raises UserInputError before any call when a case cannot be rendered.
+    `cache_dir` overrides the config's cache folder (the Action keeps it outside the workspace, so nothing a
+    pull request commits is read as a cache entry: core/trust.py).
     """
 
     config = ws.config
@@ -267,7 +270,8 @@ def evaluate(
         policy=RetryPolicy(config.retries.attempts, config.retries.initial_delay, config.retries.max_delay),
         rpm=config.rpm,
     )
-    cache = Cache(ws.root / config.cache.dir) if use_cache and config.cache.enabled else None
+    cache_folder = cache_dir or ws.root / config.cache.dir
+    cache = Cache(cache_folder) if use_cache and config.cache.enabled else None
     tally = _Tally()
     calls = _Calls(runner, cache, tally)
 

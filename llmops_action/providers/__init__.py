@@ -41,10 +41,12 @@ def make_provider(
 
         assert cfg.command is not None
         return CommandProvider(cfg.command, root, timeout=cfg.timeout)
+    from llmops_action.core.trust import check_inside, confine
     from llmops_action.providers.outputs import OutputsProvider
 
     assert cfg.path is not None
-    return OutputsProvider(root / cfg.path)
+    path = confine(root, cfg.path, key="provider.path", file=str(root / ".llmops.yml"))
+    return OutputsProvider(check_inside(root, path, key="provider.path") if path.exists() else path)
 
 
 def make_judge_provider(cfg: JudgeConfig, *, api_key: str, timeout: float = 60.0) -> Provider:
