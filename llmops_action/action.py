@@ -25,7 +25,7 @@ from llmops_action import action_report, action_routes
 from llmops_action.action_context import Context
 from llmops_action.action_inputs import SECRET_INPUTS, ActionInputs, read_inputs
 from llmops_action.action_io import Console, relative_to_workspace, write_outputs
-from llmops_action.core.trust import provider_environment
+from llmops_action.core.trust import TRUSTED_LABEL, provider_environment
 from llmops_action.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, LlmopsError, UserInputError
 
 log = logging.getLogger("llmops_action.action")
@@ -167,7 +167,14 @@ def decide_mode(inputs: ActionInputs, event: str, payload: Mapping[str, Any]) ->
     if inputs.mode != "auto":
         return inputs.mode
     if event in ("pull_request", "pull_request_target"):
-        return "pr" if payload.get("action") in PR_ACTIONS else None
+        if payload.get("action") in PR_ACTIONS:
+            return "pr"
+        # The maintainer's path for a fork (README.md#forks): the label, on pull_request_target only.
+        label = (payload.get("label") or {}).get("name")
+        trusted = (
+            event == "pull_request_target" and payload.get("action") == "labeled" and label == TRUSTED_LABEL
+        )
+        return "pr" if trusted else None
     if event == "push":
         return "push"
     if event in ("schedule", "workflow_dispatch"):

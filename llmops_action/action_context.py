@@ -14,8 +14,8 @@ from typing import Any
 from llmops_action.action_inputs import ActionInputs
 from llmops_action.action_io import Console
 from llmops_action.core.events import EventFacts, facts_from_payload
-from llmops_action.errors import EXIT_GATE_FAILED, EXIT_INCOMPLETE, EXIT_OK
-from llmops_action.review_types import Services
+from llmops_action.errors import EXIT_GATE_FAILED, EXIT_INCOMPLETE, EXIT_OK, UserInputError
+from llmops_action.review_types import PullSources, Services
 
 PR_FILE = "pr.json"  # written next to the reports so a report-mode run knows which PR they belong to
 STATE_FOLDER = "llmops"  # under RUNNER_TEMP: the cache and a `dir` baseline store, restored by actions/cache
@@ -50,7 +50,10 @@ class Context:
     @property
     def state_dir(self) -> Path | None:
         """Outside the workspace, so nothing a pull request commits is read as a cache entry or a baseline
-        (core/trust.py). None outside a runner (no RUNNER_TEMP): the config's own folders."""
+        (core/trust.py): LLMOPS_STATE_DIR (action.yml sets it; actions/cache restores it), else under
+        RUNNER_TEMP. None outside a runner: the config's own folders."""
+        if state := self.env.get("LLMOPS_STATE_DIR"):
+            return Path(state)
         temp = self.env.get("RUNNER_TEMP")
         return Path(temp) / STATE_FOLDER if temp else None
 
@@ -75,3 +78,22 @@ def services_for(ctx: Context, *, api_key: str | None, holds_secrets: bool | Non
         state_dir=ctx.state_dir,
         holds_secrets=holds_secrets,
     )
+
+
+def head_as_data(ctx: Context, facts: EventFacts) -> PullSources:
+    """The PR head as data: its git objects fetched into the base's checkout (nothing of it checked out or
+    run), read as a tree at the head sha; the checkout itself is the base's."""
+    from pathlib import PurePosixPath
+
+    from llmops_action.sources import GitTreeSource, fetch_commit
+
+    checkout = PullSources.for_checkout(ctx.config_path)
+    repo = checkout.repo_root()
+    sha = facts.head_sha or ""
+    if not fetch_commit(repo, sha, pr_number=facts.pr_number):
+        raise UserInputError(
+            f"cannot fetch the pull request's head {sha} into {repo}",
+            hint="Check out the base with `fetch-depth: 0`; the head is fetched as refs/pull/N/head.",
+        )
+    folder = PurePosixPath(checkout.config).parent.as_posix() or "."
+    return PullSources(repo=repo, head=GitTreeSource(repo, sha, folder), config=checkout.config)

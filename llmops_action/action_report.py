@@ -13,10 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from llmops_action.action_context import PR_FILE, Context, exit_code, services_for
+from llmops_action.action_context import PR_FILE, Context, exit_code, head_as_data, services_for
 from llmops_action.action_publish import Statuses, make_client, post_comment, review_outputs
 from llmops_action.core.comparison import Comparison
 from llmops_action.errors import EXIT_OK, UserInputError
@@ -73,8 +73,6 @@ def load_artifact(folder: Path) -> tuple[Comparison, dict[str, Any]]:
 
 def report_flow(ctx: Context) -> int:
     from llmops_action.review import review_pull_request
-    from llmops_action.review_types import PullSources
-    from llmops_action.sources import GitTreeSource, fetch_commit
 
     inputs = ctx.inputs
     if not inputs.github_token:
@@ -105,15 +103,7 @@ def report_flow(ctx: Context) -> int:
         base_sha=pull.base_sha,
         base_ref=pull.base_ref,
     )
-    checkout = PullSources.for_checkout(ctx.config_path)
-    repo = checkout.repo_root()
-    if not fetch_commit(repo, head_sha, pr_number=number):
-        raise UserInputError(
-            f"cannot fetch the pull request's head {head_sha} into {repo}",
-            hint="Check out the base with `fetch-depth: 0`; the head is fetched as refs/pull/N/head.",
-        )
-    folder = PurePosixPath(checkout.config).parent.as_posix() or "."
-    sources = PullSources(repo=repo, head=GitTreeSource(repo, head_sha, folder), config=checkout.config)
+    sources = head_as_data(ctx, facts)
     services = services_for(ctx, api_key=inputs.gemini_api_key, holds_secrets=True)
     services.unverified = _unverified(artifact)
     statuses = Statuses(client if inputs.status else None, head_sha, run.get("html_url") or ctx.run_url)

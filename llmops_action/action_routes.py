@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import TYPE_CHECKING
 
-from llmops_action.action_context import PR_FILE, Context, exit_code, services_for
+from llmops_action.action_context import PR_FILE, Context, exit_code, head_as_data, services_for
 from llmops_action.action_io import append_summary
 from llmops_action.action_publish import (
     REPORT_MODE_HELP,
@@ -22,9 +23,12 @@ from llmops_action.action_publish import (
     review_outputs,
 )
 from llmops_action.core.events import EventFacts
-from llmops_action.core.trust import decide
-from llmops_action.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK
+from llmops_action.core.trust import TRUSTED_LABEL, WRITE_PERMISSIONS, decide
+from llmops_action.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, UserInputError
 from llmops_action.review_types import PullSources
+
+if TYPE_CHECKING:
+    from llmops_action.github import GitHubClient
 
 # --- pull_request -----------------------------------------------------------------------------------------
 
@@ -36,8 +40,11 @@ def pr_flow(ctx: Context) -> int:
     if facts.head_sha is None:
         facts = dataclasses.replace(facts, head_sha=ctx.env.get("GITHUB_SHA") or None)
     inputs = ctx.inputs
+    # pull_request_target runs in the base's context (its secrets, a write token) even for a fork.
+    privileged = facts.event == "pull_request_target"
+    own_run_of_a_fork = facts.is_fork and not privileged
     why_not_post: str | None = None
-    if facts.is_fork:
+    if own_run_of_a_fork:
         why_not_post = f"this pull request comes from the fork {facts.head_repo or '(deleted fork)'}, which gets no write token or secrets"
     elif not inputs.github_token:
         why_not_post = "no github-token was given"
@@ -48,10 +55,20 @@ def pr_flow(ctx: Context) -> int:
         statuses = Statuses(None, "", None)
     code = EXIT_OK
     try:
-        # A fork's run holds no secret (GitHub gives it none); its results are the fork's, unverified.
-        key = None if facts.is_fork else inputs.gemini_api_key
+        # A fork's own run holds no secret (GitHub gives it none); its results are the fork's, unverified.
+        key = None if own_run_of_a_fork else inputs.gemini_api_key
         services = services_for(ctx, api_key=key, holds_secrets=bool(key) or client is not None)
-        review = review_pull_request(facts, PullSources.for_checkout(ctx.config_path), services)
+        services.label_by_writer = (
+            _trusted_label(ctx, facts, client) if privileged and facts.is_fork else False
+        )
+        trust = decide(facts, secrets=services.secrets, label_by_writer=services.label_by_writer)
+        if trust.head_as_data:
+            sources = head_as_data(ctx, facts)
+        else:
+            sources = PullSources.for_checkout(ctx.config_path)
+            if privileged and facts.is_fork:
+                _check_checkout_is_head(sources, facts)
+        review = review_pull_request(facts, sources, services)
         _write_pr_file(ctx, facts)
         review_outputs(ctx, review)
         code = exit_code(review.families, review.verdict, inputs.fail_on)
@@ -70,6 +87,33 @@ def pr_flow(ctx: Context) -> int:
         )
         return code if code in (EXIT_BAD_INPUT, EXIT_INCOMPLETE) else EXIT_OK
     return code
+
+
+def _trusted_label(ctx: Context, facts: EventFacts, client: GitHubClient | None) -> bool:
+    """The maintainer's path: this very event adds `llmops:trusted`, and its sender can write (asked of the
+    API, not read from the payload). A later push to the PR is a new event without it: label again."""
+    if client is None or facts.action != "labeled" or facts.label_added != TRUSTED_LABEL or not facts.sender:
+        return False
+    permission = client.permission(facts.sender)
+    trusted = permission in WRITE_PERMISSIONS
+    ctx.console.notice(
+        f"{facts.sender} ({permission} permission) labelled this fork PR {TRUSTED_LABEL}: "
+        + ("its code runs with this repository's secrets." if trusted else "only a writer's label counts."),
+        title="llmops-action: trust",
+    )
+    return trusted
+
+
+def _check_checkout_is_head(sources: PullSources, facts: EventFacts) -> None:
+    from llmops_action.gitutil import head_sha
+
+    have = head_sha(sources.repo_root())
+    if have != facts.head_sha:
+        raise UserInputError(
+            f"the checkout is at {have}, not the labelled head {facts.head_sha}",
+            hint="Check out the exact sha that was reviewed: actions/checkout with "
+            "`ref: ${{ github.event.pull_request.head.sha }}` (README.md#forks).",
+        )
 
 
 def _write_pr_file(ctx: Context, facts: EventFacts) -> None:

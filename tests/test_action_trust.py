@@ -192,3 +192,38 @@ def test_the_apps_code_never_sees_the_token_the_key_or_any_input(kind: str, tmp_
     for env in printed:
         assert [k for k in env if k.startswith(("INPUT_", "ACTIONS_")) or k in planted] == []
         assert TOKEN not in json.dumps(env) and KEY not in json.dumps(env)
+
+
+@pytest.mark.parametrize(("sender", "permission"), [("maintainer", "maintain"), ("drive-by", "triage")])
+def test_the_trusted_label_runs_a_forks_code_only_when_a_writer_adds_it(
+    sender: str, permission: str, tmp_path: Path
+) -> None:
+    project = ActionProject(tmp_path / "p")
+    head = project.head("fork-reviewed", {"NOTES.md": "reviewed by a maintainer\n"})
+    fake = FakeGitHub(REPO, token=TOKEN)
+    fake.add_pull(9, head_sha=head, base_sha=project.base_sha, head_repo=FORK)
+    fake.permissions = {sender: permission}
+    payload = project.pr_payload("opened", head, number=9, fork=FORK)
+    payload.update(action="labeled", label={"name": "llmops:trusted"})
+    payload["sender"]["login"] = sender
+    with GitHubServer(fake) as server, GeminiServer() as gemini:
+        out = project.run(
+            "pull_request_target",
+            payload,
+            sha=head,  # the maintainer's workflow checks out the labelled head sha
+            api_url=server.url,
+            token=TOKEN,
+            inputs={"GEMINI-API-KEY": KEY},
+            extra_env={"GOOGLE_GEMINI_BASE_URL": gemini.url},
+        )
+
+    assert out.code == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    asked = [r.path for r in fake.requests if "/collaborators/" in r.path]
+    assert asked == [f"/repos/{REPO}/collaborators/{sender}/permission"]  # from the API, not the payload
+    latest = fake.latest_statuses(head)
+    [comment] = fake.comments[9]
+    if permission == "maintain":
+        assert latest == dict.fromkeys(CONTEXTS, "success") and NEEDS_MAINTAINER not in comment["body"]
+    else:
+        assert latest["llmops/quality"] == latest["llmops/regression"] == "pending"
+        assert NEEDS_MAINTAINER in comment["body"] and "only a writer's label counts" in out.stdout

@@ -81,6 +81,7 @@ class FakeGitHub:
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.denied: set[str] = set()  # "comment", "status", "alert"
+        self.permissions: dict[str, str] = {}  # login -> admin | maintain | write | triage | read (else none)
         self._ids = itertools.count(1001)
         self._clock = datetime(2026, 1, 1, tzinfo=UTC)
         self._lock = threading.Lock()
@@ -271,6 +272,14 @@ class FakeGitHub:
         if m := re.fullmatch(r"/pulls/(\d+)", rest):
             n = int(m[1])
             return (200, {}, self._pull(n)) if n in self.pulls else (404, {}, {"message": "Not Found"})
+        if m := re.fullmatch(r"/collaborators/([^/]+)/permission", rest):
+            shape = example("repos/get-collaborator-permission-level")
+            level = self.permissions.get(m[1], "none")
+            # The API's `permission` knows four levels; role_name keeps maintain and triage apart.
+            shape.update(permission={"maintain": "write", "triage": "read"}.get(level, level))
+            shape["role_name"] = level
+            shape["user"]["login"] = m[1]
+            return 200, {}, shape
         if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
             n = int(m[1])
             if method == "GET":
