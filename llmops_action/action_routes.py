@@ -37,6 +37,9 @@ def pr_flow(ctx: Context) -> int:
     from llmops_action.review import review_pull_request
 
     facts = ctx.facts
+    if facts.event in ("push", "schedule", "workflow_dispatch"):
+        # `mode: pr` on an event of this repository's own branch: its checkout is the head, trusted code.
+        facts = dataclasses.replace(facts, event="pull_request", head_repo=facts.repo, head_sha=None)
     if facts.head_sha is None:
         facts = dataclasses.replace(facts, head_sha=ctx.env.get("GITHUB_SHA") or None)
     inputs = ctx.inputs
