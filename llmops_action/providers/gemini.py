@@ -10,6 +10,7 @@ Both raw counts stay in `ModelResponse.raw["usage"]`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -87,6 +88,8 @@ class GeminiProvider:
         self.model = model
         self.base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or DEFAULT_BASE_URL
         self._types = types
+        # Provider and judge on one endpoint and key share one quota (and one pacer); a digest, never the key.
+        self.quota_key = f"gemini {self.base_url} {hashlib.sha256(api_key.encode()).hexdigest()[:12]}"
         self._client = genai.Client(
             api_key=api_key,
             http_options=types.HttpOptions(

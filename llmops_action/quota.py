@@ -1,0 +1,175 @@
+"""The request rate one endpoint and key allows, found while the run goes (issue 13).
+
+A Gemini key has a per-minute quota that nobody types into the config and that other jobs may share. One
+`QuotaController` per endpoint and key (provider and judge alike) paces every worker's sends:
+
+- a refusal (429, or a 503 with a retry hint) starts a cool-down that every worker honours, as long as the
+  server asked (RetryInfo.retryDelay / Retry-After), and cuts the allowed rate multiplicatively;
+- each success adds a little back (additively, about `growth` x the rate of the last cut per second), but only
+  while the pacer actually holds workers back: once the pool's `concurrency` is the bound again, it stops;
+- a fixed `rpm` is a ceiling the rate never passes.
+
+A cut counts once per round trip: refusals of requests sent before the last cut say nothing about the new rate
+(TCP's "one decrease per window"), so a burst of stale 429s does not collapse the rate. Before the first cut
+the rate is unlimited; the first cut starts from what was actually admitted in the last second.
+
+`clock` and `sleep` are injectable: the tests drive a whole run of backoff and recovery on a fake clock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+WINDOW = 1.0  # seconds over which the first cut measures the admitted rate
+MIN_RATE = 1.0 / 60  # one request a minute: a cut never stops the run outright
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What a send was allowed under: the cut epoch it saw and when it went."""
+
+    epoch: int
+    sent_at: float
+
+
+@dataclass
+class QuotaStats:
+    requests: int = 0
+    throttled: int = 0  # 429s and 503s with a retry hint
+    cuts: int = 0
+    waited_s: float = 0.0  # cool-down and pacing, summed over workers
+
+
+class QuotaController:
+    """Shared by every worker that calls one endpoint with one key. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        ceiling_rpm: float | None = None,
+        decrease: float = 0.85,
+        growth: float = 0.03,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.ceiling = ceiling_rpm / 60.0 if ceiling_rpm else None
+        self.decrease = decrease
+        self.growth = growth
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.rate: float | None = self.ceiling  # requests per second; None: unlimited
+        self._step = 0.0  # additive increase per second, fixed at each cut
+        self._next = clock()  # earliest time the next send may go
+        self._cool_until = 0.0
+        self._epoch = 0
+        self._bound_at = float("-inf")  # last time the pacer held a worker back
+        self._admitted: deque[float] = deque()  # success times within WINDOW
+        self._sent: deque[float] = deque()  # send times within WINDOW
+        self.last_success = float("-inf")
+        self._first_send: float | None = None
+        self._cut_at = float("-inf")
+        self._ok_since_cut = 0
+        self.stats = QuotaStats()
+
+    @property
+    def rpm(self) -> float | None:
+        """The allowed rate now, in requests per minute (None: not limited)."""
+        return None if self.rate is None else self.rate * 60.0
+
+    def acquire(self, not_before: float | None = None) -> Ticket:
+        """Wait for the cool-down, `not_before` (a worker's own backoff) and this worker's pacing slot, then
+        return the ticket to report the answer with."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                held = max(now, self._cool_until, not_before or now)
+                slot = held if self.rate is None else max(held, self._next)
+                if self.rate is not None:
+                    self._next = slot + 1.0 / self.rate
+                wait = slot - now
+                seen = (self._epoch, self._cool_until)
+                if wait <= 0:
+                    return self._send(now)
+                if slot > held:
+                    self._bound_at = now
+                self.stats.waited_s += wait
+            self._sleep(wait)
+            with self._lock:
+                # A cut or a longer cool-down while we slept voids the slot: queue again under the new rules.
+                # Otherwise the slot is ours (not re-read from the clock, so an injected sleep that does not
+                # advance it cannot spin here).
+                if (self._epoch, self._cool_until) == seen:
+                    return self._send(max(self._clock(), slot))
+                not_before = None
+
+    def _send(self, now: float) -> Ticket:
+        self.stats.requests += 1
+        if self._first_send is None:
+            self._first_send = now
+        self._sent.append(now)
+        _trim(self._sent, now)
+        return Ticket(self._epoch, now)
+
+    def success(self, ticket: Ticket) -> None:
+        with self._lock:
+            now = self._clock()
+            self.last_success = now
+            self._ok_since_cut += 1
+            self._admitted.append(now)
+            _trim(self._admitted, now)
+            if self.rate is None or ticket.epoch != self._epoch or now - self._bound_at > WINDOW:
+                return
+            # +step per second at the current rate: each success adds step/rate.
+            self.rate += self._step / self.rate
+            if self.ceiling is not None:
+                self.rate = min(self.rate, self.ceiling)
+
+    def refused(self, ticket: Ticket, retry_after: float | None) -> None:
+        """A 429 (or a 503 with a retry hint) answered the send made under `ticket`."""
+        with self._lock:
+            now = self._clock()
+            self.stats.throttled += 1
+            if retry_after and now + retry_after > self._cool_until:
+                # Sleepers re-queue from the end of the cool-down, so their voided slots are not lost.
+                self._cool_until = now + retry_after
+                self._next = self._cool_until
+            if ticket.epoch != self._epoch:
+                return  # sent before the last cut: already accounted for
+            interval = now - self._cut_at
+            if self.rate is None:
+                # The first cut: what the server let through lately. A burst allowance makes this an
+                # overestimate, which the next cut corrects; an underestimate would take long to grow back.
+                first = now if self._first_send is None else self._first_send
+                elapsed = max(min(WINDOW, now - first), 1e-3)
+                _trim(self._admitted, now)
+                _trim(self._sent, now)
+                base = (len(self._admitted) or len(self._sent)) / elapsed
+            elif interval <= WINDOW and self._ok_since_cut:
+                # Refused at both ends of a short interval: the server was saturated throughout, so what it
+                # admitted in between is its rate.
+                base = min(self.rate, self._ok_since_cut / interval)
+            else:
+                base = self.rate
+            self.rate = max(MIN_RATE, base * self.decrease)
+            if self.ceiling is not None:
+                self.rate = min(self.rate, self.ceiling)
+            self._step = self.rate * self.growth
+            self._epoch += 1
+            self._cut_at, self._ok_since_cut = now, 0
+            self._next = max(now, self._cool_until)
+            self.stats.cuts += 1
+
+    def progressed_since(self, since: float) -> bool:
+        """Whether any call through this controller succeeded after `since` (the run is moving)."""
+        with self._lock:
+            return self.last_success > since
+
+
+def _trim(times: deque[float], now: float) -> None:
+    while times and times[0] < now - WINDOW:
+        times.popleft()

@@ -1,0 +1,165 @@
+"""The adaptive pacer on an injected clock: a cut on 429, recovery on success, one cool-down for every worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from llmops_action.quota import QuotaController
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def controller(**kwargs: float) -> tuple[QuotaController, FakeClock]:
+    clock = FakeClock()
+    return QuotaController(clock=clock, sleep=clock.sleep, **kwargs), clock  # type: ignore[arg-type]
+
+
+def serve(ctl: QuotaController, clock: FakeClock, seconds: float, *, quota_rps: float | None = None) -> int:
+    """Workers calling back to back for `seconds`, against a server that admits `quota_rps` (a token bucket
+    with a one-request burst; None: admits everything). Returns the number of refusals."""
+    tokens, last, refused = 1.0, clock.now, 0
+    end = clock.now + seconds
+    while clock.now < end:
+        ticket = ctl.acquire()
+        if quota_rps is not None:
+            tokens = min(1.0, tokens + (clock.now - last) * quota_rps)
+            last = clock.now
+        if quota_rps is None or tokens >= 1:
+            tokens -= 1 if quota_rps is not None else 0
+            ctl.success(ticket)
+        else:
+            refused += 1
+            ctl.refused(ticket, retry_after=(1 - tokens) / quota_rps)
+        clock.sleep(0.001)  # the time a call takes
+    return refused
+
+
+def test_unlimited_until_the_first_refusal() -> None:
+    ctl, clock = controller()
+    assert ctl.rate is None
+    for _ in range(100):
+        ctl.success(ctl.acquire())
+    assert clock.now == 0.0 and ctl.stats.waited_s == 0.0
+
+
+def test_a_429_cuts_the_rate_multiplicatively_from_what_was_admitted() -> None:
+    ctl, clock = controller(decrease=0.5)
+    for _ in range(10):  # ten admitted in half a second
+        ctl.success(ctl.acquire())
+        clock.sleep(0.05)
+    ctl.refused(ctl.acquire(), retry_after=None)
+    assert ctl.rate == pytest.approx(10.0)  # half of the 20 per second the server let through
+    ctl.refused(ctl.acquire(), retry_after=None)
+    assert ctl.rate == pytest.approx(5.0)
+    assert ctl.stats.cuts == 2 and ctl.stats.throttled == 2
+
+
+def test_refusals_of_requests_sent_before_the_cut_cut_nothing() -> None:
+    ctl, clock = controller(decrease=0.5)
+    ctl.success(ctl.acquire())
+    in_flight = [ctl.acquire() for _ in range(8)]  # all sent before the server starts refusing
+    for ticket in in_flight:
+        ctl.refused(ticket, retry_after=None)
+    assert ctl.stats.cuts == 1 and ctl.stats.throttled == 8
+
+
+def test_the_rate_paces_sends_evenly() -> None:
+    ctl, clock = controller(ceiling_rpm=600)  # 10 per second
+    stamps = [ctl.acquire().sent_at for _ in range(4)]
+    assert stamps == pytest.approx([0.0, 0.1, 0.2, 0.3])
+
+
+def test_successes_grow_the_rate_additively_back_up_to_the_ceiling() -> None:
+    ctl, clock = controller(ceiling_rpm=1200, decrease=0.5, growth=0.1)  # 20 per second at most
+    ctl.refused(ctl.acquire(), retry_after=None)
+    assert ctl.rate == pytest.approx(10.0)
+    rates = []
+    for _ in range(4):
+        start = clock.now
+        while clock.now < start + 1.0:
+            ctl.success(ctl.acquire())
+        rates.append(ctl.rate)
+    steps = [b - a for a, b in zip([10.0, *rates], rates, strict=False)]
+    assert steps == pytest.approx([1.0, 1.0, 1.0, 1.0], abs=0.15)  # +10% of the cut rate per second
+    for _ in range(2000):
+        ctl.success(ctl.acquire())
+    assert ctl.rate == pytest.approx(20.0)  # rpm stays a ceiling
+
+
+def test_no_growth_while_the_pacer_does_not_bind() -> None:
+    ctl, clock = controller(decrease=0.5, growth=0.5)
+    for _ in range(10):
+        ctl.success(ctl.acquire())
+        clock.sleep(0.1)
+    ctl.refused(ctl.acquire(), retry_after=None)
+    cut = ctl.rate
+    clock.sleep(5)
+    for _ in range(20):  # slower than the allowed rate: the pool, not the pacer, is the bound
+        ctl.success(ctl.acquire())
+        clock.sleep(1.0)
+    assert ctl.rate == cut
+
+
+def test_the_cool_down_holds_every_worker() -> None:
+    ctl, clock = controller()
+    ctl.refused(ctl.acquire(), retry_after=7.0)
+    # Every later send, whoever makes it, waits the seven seconds the server asked for.
+    sends = [ctl.acquire().sent_at for _ in range(3)]
+    assert min(sends) >= 7.0
+    assert ctl.stats.waited_s >= 7.0
+
+
+def test_the_cool_down_reaches_workers_already_waiting() -> None:
+    """Real threads, real clock: four workers parked on the pacer, one refusal with a 0.3 s hint; none of the
+    four sends before the cool-down ends."""
+    ctl = QuotaController(ceiling_rpm=60 * 50)  # 50/s: the four wait 20-80 ms for their slots
+    first = ctl.acquire()
+    sent: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        ticket = ctl.acquire()
+        with lock:
+            sent.append(ticket.sent_at)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    refused_at = time.monotonic()
+    ctl.refused(first, retry_after=0.3)
+    for t in threads:
+        t.join(timeout=5)
+    assert len(sent) == 4
+    assert min(sent) >= refused_at + 0.3 - 0.01
+
+
+def test_it_converges_under_a_quota_with_few_refusals() -> None:
+    """A simulated minute against a 10-per-second server: the pacer settles just under it."""
+    ctl, clock = controller()
+    refused = serve(ctl, clock, 60.0, quota_rps=10.0)
+    assert ctl.stats.requests > 0
+    share = refused / ctl.stats.requests
+    admitted = ctl.stats.requests - refused
+    assert share < 0.05, share
+    assert admitted / 60.0 > 0.85 * 10.0, admitted
+    assert ctl.rpm is not None and 400 < ctl.rpm < 700
+
+
+def test_progress_is_any_success_after_a_moment() -> None:
+    ctl, clock = controller()
+    clock.sleep(1)
+    assert not ctl.progressed_since(0.5)
+    ctl.success(ctl.acquire())
+    assert ctl.progressed_since(0.5) and not ctl.progressed_since(clock.now)
