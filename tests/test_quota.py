@@ -67,7 +67,7 @@ def test_a_429_cuts_the_rate_multiplicatively_from_what_was_admitted() -> None:
 
 
 def test_refusals_of_requests_sent_before_the_cut_cut_nothing() -> None:
-    ctl, clock = controller(decrease=0.5)
+    ctl, _ = controller(decrease=0.5)
     ctl.success(ctl.acquire())
     in_flight = [ctl.acquire() for _ in range(8)]  # all sent before the server starts refusing
     for ticket in in_flight:
@@ -76,7 +76,7 @@ def test_refusals_of_requests_sent_before_the_cut_cut_nothing() -> None:
 
 
 def test_the_rate_paces_sends_evenly() -> None:
-    ctl, clock = controller(ceiling_rpm=600)  # 10 per second
+    ctl, _ = controller(ceiling_rpm=600)  # 10 per second
     stamps = [ctl.acquire().sent_at for _ in range(4)]
     assert stamps == pytest.approx([0.0, 0.1, 0.2, 0.3])
 
@@ -113,7 +113,7 @@ def test_no_growth_while_the_pacer_does_not_bind() -> None:
 
 
 def test_the_cool_down_holds_every_worker() -> None:
-    ctl, clock = controller()
+    ctl, _ = controller()
     ctl.refused(ctl.acquire(), retry_after=7.0)
     # Every later send, whoever makes it, waits the seven seconds the server asked for.
     sends = [ctl.acquire().sent_at for _ in range(3)]
