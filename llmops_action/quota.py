@@ -5,8 +5,9 @@ A Gemini key has a per-minute quota that nobody types into the config and that o
 
 - a refusal (429, or a 503 with a retry hint) starts a cool-down that every worker honours, as long as the
   server asked (RetryInfo.retryDelay / Retry-After), and cuts the allowed rate multiplicatively;
-- each success adds a little back (additively, about `growth` x the rate of the last cut per second), but only
-  while the pacer actually holds workers back: once the pool's `concurrency` is the bound again, it stops;
+- successes grow it back along CUBIC's curve (RFC 9438) in the time since the cut: quickly toward the rate
+  that was refused, flat near it, then faster past it, but only while the pacer actually holds workers back and
+  never far above what they send: once the pool's `concurrency` is the bound again, it stops;
 - a fixed `rpm` is a ceiling the rate never passes.
 
 A cut counts once per round trip: refusals of requests sent before the last cut say nothing about the new rate
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 WINDOW = 1.0  # seconds over which the first cut measures the admitted rate
+HEADROOM = 1.2  # how far the rate may run ahead of what the workers send
 MIN_RATE = 1.0 / 60  # one request a minute: a cut never stops the run outright
 
 
@@ -51,8 +53,8 @@ class QuotaController:
         self,
         *,
         ceiling_rpm: float | None = None,
-        decrease: float = 0.85,
-        growth: float = 0.03,
+        decrease: float = 0.75,
+        growth: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -63,7 +65,8 @@ class QuotaController:
         self._sleep = sleep
         self._lock = threading.Lock()
         self.rate: float | None = self.ceiling  # requests per second; None: unlimited
-        self._step = 0.0  # additive increase per second, fixed at each cut
+        self._wmax = 0.0  # the rate the last cut started from
+        self._k = 0.0
         self._next = clock()  # earliest time the next send may go
         self._cool_until = 0.0
         self._epoch = 0
@@ -124,8 +127,15 @@ class QuotaController:
             _trim(self._admitted, now)
             if self.rate is None or ticket.epoch != self._epoch or now - self._bound_at > WINDOW:
                 return
-            # +step per second at the current rate: each success adds step/rate.
-            self.rate += self._step / self.rate
+            # Never far above what the workers really send: a rate they do not reach says nothing about the
+            # server, and would let a burst through once they speed up.
+            sent = self._sent_rate(now)
+            if sent is not None and self.rate > HEADROOM * sent:
+                return
+            # CUBIC's curve (RFC 9438) in time since the cut: back up quickly toward the rate that was refused,
+            # slowly past it, then faster again, so room that opens (another shard finishing) is taken up.
+            t = now - self._cut_at - self._k
+            self.rate = max(self.rate, self._wmax * (1.0 + self.growth * t * t * t))
             if self.ceiling is not None:
                 self.rate = min(self.rate, self.ceiling)
 
@@ -154,15 +164,24 @@ class QuotaController:
                 # admitted in between is its rate.
                 base = min(self.rate, self._ok_since_cut / interval)
             else:
-                base = self.rate
+                sent = self._sent_rate(now)  # the workers may not have reached the rate
+                base = self.rate if sent is None else min(self.rate, sent)
             self.rate = max(MIN_RATE, base * self.decrease)
             if self.ceiling is not None:
                 self.rate = min(self.rate, self.ceiling)
-            self._step = self.rate * self.growth
+            self._wmax = base
+            self._k = ((1.0 - self.decrease) / self.growth) ** (1.0 / 3.0)  # seconds back to wmax
             self._epoch += 1
             self._cut_at, self._ok_since_cut = now, 0
             self._next = max(now, self._cool_until)
             self.stats.cuts += 1
+
+    def _sent_rate(self, now: float) -> float | None:
+        """Sends per second over the last WINDOW; None until the traffic is that old."""
+        if self._first_send is None or now - self._first_send < WINDOW:
+            return None
+        _trim(self._sent, now)
+        return len(self._sent) / WINDOW
 
     def progressed_since(self, since: float) -> bool:
         """Whether any call through this controller succeeded after `since` (the run is moving)."""
