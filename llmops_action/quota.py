@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 WINDOW = 1.0  # seconds over which the first cut measures the admitted rate
 HEADROOM = 1.2  # how far the rate may run ahead of what the workers send
+MIN_SAMPLE = 3  # successes between two cuts that make their rate an estimate of the server's
 MIN_RATE = 1.0 / 60  # one request a minute: a cut never stops the run outright
 
 
@@ -159,7 +160,7 @@ class QuotaController:
                 _trim(self._admitted, now)
                 _trim(self._sent, now)
                 base = (len(self._admitted) or len(self._sent)) / elapsed
-            elif interval <= WINDOW and self._ok_since_cut:
+            elif interval <= WINDOW and self._ok_since_cut >= MIN_SAMPLE:
                 # Refused at both ends of a short interval: the server was saturated throughout, so what it
                 # admitted in between is its rate.
                 base = min(self.rate, self._ok_since_cut / interval)

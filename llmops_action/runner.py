@@ -123,11 +123,13 @@ class Runner:
                 free = False
                 if throttled and err.retry_after is not None:
                     now = self.clock()
-                    refused_since = now if refused_since is None else refused_since
                     # Free while refused for at most max_delay and other calls get through meanwhile (from just
-                    # before this call's first refusal, so a shard sharing the quota does not make it look stuck).
-                    free = now - refused_since <= self.policy.max_delay and ctl.progressed_since(
-                        refused_since - PROGRESS_LOOKBACK
+                    # before this call's first refusal, so a shard sharing the quota does not make it look
+                    # stuck). The first refusal is free: the answers of the calls in flight are not back yet.
+                    first = refused_since is None
+                    refused_since = now if refused_since is None else refused_since
+                    free = now - refused_since <= self.policy.max_delay and (
+                        first or ctl.progressed_since(refused_since - PROGRESS_LOOKBACK)
                     )
                 else:
                     refused_since = None

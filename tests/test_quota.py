@@ -1,13 +1,23 @@
-"""The adaptive pacer on an injected clock: a cut on 429, recovery on success, one cool-down for every worker."""
+"""The adaptive pacer on an injected clock (a cut on 429, recovery on success, one cool-down for every worker), then
+a whole run through evaluate() against the fake server enforcing a quota."""
 
 from __future__ import annotations
 
 import threading
-import time
+from pathlib import Path
 
 import pytest
 
+from llmops_action.core.results import RunResult
+from llmops_action.eval_summary import format_summary
+from llmops_action.evaluate import evaluate
+from llmops_action.providers.gemini import parse_duration
 from llmops_action.quota import QuotaController
+from llmops_action.workspace import load_workspace
+from tests.support.eval_workspace import make_workspace
+from tests.support.gemini_server import GeminiServer, Quota
+
+JUDGE = {"type": "judge", "criterion": "answer_relevance", "weight": 0.5}
 
 
 class FakeClock:
@@ -121,9 +131,17 @@ def test_the_cool_down_holds_every_worker() -> None:
 
 
 def test_the_cool_down_reaches_workers_already_waiting() -> None:
-    """Real threads, real clock: four workers parked on the pacer, one refusal with a 0.3 s hint; none of the
-    four sends before the cool-down ends."""
-    ctl = QuotaController(ceiling_rpm=60 * 50)  # 50/s: the four wait 20-80 ms for their slots
+    """Four threads parked on their pacing slots when one refusal asks for 30 s: each wakes, sees the cool-down
+    and sends no sooner than it ends."""
+    parked = threading.Semaphore(0)
+    gate = threading.Event()
+    clock = FakeClock()
+
+    def sleep(seconds: float) -> None:
+        parked.release()
+        gate.wait()
+
+    ctl = QuotaController(ceiling_rpm=60 * 10, clock=clock, sleep=sleep)  # 10/s: the four wait for slots
     first = ctl.acquire()
     sent: list[float] = []
     lock = threading.Lock()
@@ -136,12 +154,13 @@ def test_the_cool_down_reaches_workers_already_waiting() -> None:
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
         t.start()
-    refused_at = time.monotonic()
-    ctl.refused(first, retry_after=0.3)
+    for _ in threads:
+        assert parked.acquire(timeout=5)
+    ctl.refused(first, retry_after=30.0)
+    gate.set()
     for t in threads:
         t.join(timeout=5)
-    assert len(sent) == 4
-    assert min(sent) >= refused_at + 0.3 - 0.01
+    assert len(sent) == 4 and min(sent) >= 30.0
 
 
 def test_it_converges_under_a_quota_with_few_refusals() -> None:
@@ -162,3 +181,50 @@ def test_progress_is_any_success_after_a_moment() -> None:
     assert not ctl.progressed_since(0.5)
     ctl.success(ctl.acquire())
     assert ctl.progressed_since(0.5) and not ctl.progressed_since(clock.now)
+
+
+# -- through evaluate(), against the fake server enforcing a quota --------------------------------------------
+
+
+def test_a_run_under_an_unknown_quota_loses_no_case_and_records_what_it_cost(tmp_path: Path) -> None:
+    """40 requests a second allowed, 8 workers that would send far more, only 2 attempts per call and no `rpm`
+    in the config: every case is still scored, and results.json and the summary say what the quota cost."""
+    with GeminiServer(quota=Quota(2400, burst=4)) as server:
+        make_workspace(
+            tmp_path,
+            n_cases=8,
+            provider={"type": "gemini", "model": "gemini-2.5-flash", "base_url": server.url},
+            metrics=[{"type": "contains", "value": "item", "weight": 0.5}, JUDGE],
+            extra={
+                "concurrency": 8,
+                "retries": {"attempts": 2, "initial_delay": 0.05, "max_delay": 10},
+                "judge": {"model": "gemini-2.5-flash", "base_url": server.url},
+            },
+        )
+        ws = load_workspace(tmp_path / ".llmops.yml")
+        result = evaluate(ws, api_key="k", use_cache=False, out_dir=tmp_path / "out")
+        statuses = [r.status for r in server.requests]
+
+    assert statuses.count(429) > 0  # the quota did bite
+    assert all(c.error is None and c.metrics["answer_relevance"].score is not None for c in result.cases)
+    calls = RunResult.read(tmp_path / "out" / "results.json").calls
+    assert calls is not None
+    assert calls.requests == len(statuses) and calls.throttled == statuses.count(429)
+    assert calls.free_retries > 0 and calls.rate_cuts > 0 and calls.allowed_rpm is not None
+    assert f"{calls.throttled} refused by a quota" in format_summary(result)
+
+
+def test_the_fake_quota_answers_the_way_the_api_does() -> None:
+    clock = FakeClock()
+    quota = Quota(120, burst=1, clock=clock)  # two a second
+    assert quota.take() is None
+    wait = quota.take()
+    assert wait == pytest.approx(0.5)
+    status, body, _ = quota.refusal(wait)
+    err = body["error"]
+    assert status == 429 and err["status"] == "RESOURCE_EXHAUSTED"
+    types = {d["@type"].rsplit(".", 1)[-1]: d for d in err["details"]}
+    assert parse_duration(types["RetryInfo"]["retryDelay"]) == pytest.approx(0.5)
+    assert "PerMinute" in types["QuotaFailure"]["violations"][0]["quotaId"]
+    clock.sleep(0.5)
+    assert quota.take() is None and (quota.admitted, quota.refused) == (2, 1)

@@ -142,7 +142,8 @@ def test_a_quota_refusal_without_progress_spends_attempts() -> None:
     fn = Script(*(retryable(429, after=0.5) for _ in range(5)))
     with pytest.raises(ProviderError, match="gave up after 3 attempts"):
         r.call(fn)
-    assert fn.calls == 3 and r.free_retries == 0
+    # The first refusal is free (the answers in flight are not back yet); then no call gets through.
+    assert fn.calls == 4 and r.free_retries == 1
 
 
 def test_provider_and_judge_share_a_quota_by_key() -> None:
@@ -174,3 +175,17 @@ def test_map_unordered_bounds_concurrency_and_returns_everything() -> None:
     assert peak <= 3
     assert isinstance(done[5].exception(), ValueError)
     assert done[4].result() == 8
+
+
+def test_a_call_refused_for_longer_than_max_delay_gives_up_even_while_others_succeed() -> None:
+    clock = FakeClock()
+    r = Runner(policy=RetryPolicy(2, 0.0, 3.0), clock=clock, sleep=clock.sleep, rng=random.Random(0))
+
+    def always_refused() -> str:
+        clock.sleep(0.01)
+        r.call(lambda: "another case")
+        raise retryable(429, after=1.0)
+
+    with pytest.raises(ProviderError, match="gave up after 2 attempts"):
+        r.call(always_refused)
+    assert 3.0 <= clock.now <= 7.0  # free retries for max_delay, then the attempt budget
