@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 WINDOW = 1.0  # seconds over which the first cut measures the admitted rate
 HEADROOM = 1.2  # how far the rate may run ahead of what the workers send
+SLOW_START = 4  # calls in flight at first
 MIN_SAMPLE = 3  # successes between two cuts that make their rate an estimate of the server's
 MIN_RATE = 1.0 / 60  # one request a minute: a cut never stops the run outright
 
@@ -54,8 +55,9 @@ class QuotaController:
         self,
         *,
         ceiling_rpm: float | None = None,
-        decrease: float = 0.75,
+        decrease: float = 0.7,
         growth: float = 0.05,
+        concurrency: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -65,6 +67,13 @@ class QuotaController:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
+        self._in_flight = 0
+        # Slow start (TCP's): SLOW_START calls in flight at first, one more per success, until `concurrency` or
+        # the first refusal. A run that starts while another job holds the quota then meets it with a few
+        # requests, not with the whole pool at once.
+        self._window: int | None = SLOW_START if concurrency and concurrency > SLOW_START else None
+        self._concurrency = concurrency or 0
         self.rate: float | None = self.ceiling  # requests per second; None: unlimited
         self._wmax = 0.0  # the rate the last cut started from
         self._k = 0.0
@@ -90,6 +99,11 @@ class QuotaController:
         return the ticket to report the answer with."""
         while True:
             with self._lock:
+                if self._window is not None and self._in_flight >= self._window:
+                    start = self._clock()
+                    while self._window is not None and self._in_flight >= self._window:
+                        self._freed.wait()
+                    self.stats.waited_s += self._clock() - start
                 now = self._clock()
                 held = max(now, self._cool_until, not_before or now)
                 slot = held if self.rate is None else max(held, self._next)
@@ -113,14 +127,30 @@ class QuotaController:
 
     def _send(self, now: float) -> Ticket:
         self.stats.requests += 1
+        self._in_flight += 1
         if self._first_send is None:
             self._first_send = now
         self._sent.append(now)
         _trim(self._sent, now)
         return Ticket(self._epoch, now)
 
+    def release(self, ticket: Ticket) -> None:
+        """The send made under `ticket` ended some other way (an error that is not a refusal)."""
+        with self._lock:
+            self._release()
+
+    def _release(self) -> None:
+        self._in_flight -= 1
+        self._freed.notify()
+
     def success(self, ticket: Ticket) -> None:
         with self._lock:
+            self._release()
+            if self._window is not None:
+                self._window += 1
+                if self._window >= self._concurrency:
+                    self._window = None
+                self._freed.notify()
             now = self._clock()
             self.last_success = now
             self._ok_since_cut += 1
@@ -143,6 +173,10 @@ class QuotaController:
     def refused(self, ticket: Ticket, retry_after: float | None) -> None:
         """A 429 (or a 503 with a retry hint) answered the send made under `ticket`."""
         with self._lock:
+            self._release()
+            if self._window is not None:
+                self._window = None  # the rate takes over
+                self._freed.notify_all()
             now = self._clock()
             self.stats.throttled += 1
             if retry_after and now + retry_after > self._cool_until:

@@ -82,7 +82,9 @@ class Runner:
         with self._stats_lock:
             ctl = self._controllers.get(quota)
             if ctl is None:
-                ctl = QuotaController(ceiling_rpm=self.rpm, clock=self.clock, sleep=self.sleep)
+                ctl = QuotaController(
+                    ceiling_rpm=self.rpm, concurrency=self.concurrency, clock=self.clock, sleep=self.sleep
+                )
                 self._controllers[quota] = ctl
             return ctl
 
@@ -107,6 +109,15 @@ class Runner:
             try:
                 result = fn()
             except ProviderError as err:
+                throttled = err.retryable and (
+                    err.status == 429 or (err.status == 503 and err.retry_after is not None)
+                )
+                if throttled:
+                    # A wait past max_delay (a daily quota) fails the call at once; it holds no one back.
+                    wait = err.retry_after if (err.retry_after or 0.0) <= self.policy.max_delay else None
+                    ctl.refused(ticket, wait)
+                else:
+                    ctl.release(ticket)
                 if not err.retryable:
                     raise
                 if err.retry_after is not None and err.retry_after > self.policy.max_delay:
@@ -117,9 +128,6 @@ class Runner:
                         retry_after=err.retry_after,
                         status=err.status,
                     ) from None
-                throttled = err.status == 429 or (err.status == 503 and err.retry_after is not None)
-                if throttled:
-                    ctl.refused(ticket, err.retry_after)
                 free = False
                 if throttled and err.retry_after is not None:
                     now = self.clock()
@@ -151,6 +159,9 @@ class Runner:
                     self.retries += 1
                     self.slept.append(delay)
                 not_before = self.clock() + delay
+            except BaseException:
+                ctl.release(ticket)
+                raise
             else:
                 ctl.success(ticket)
                 return result
