@@ -39,7 +39,7 @@ from llmops_action.errors import ProviderError
 from llmops_action.judge import judge_case, skipped_judge
 from llmops_action.providers import make_judge_provider, make_provider
 from llmops_action.providers.base import ModelRequest, ModelResponse, Provider
-from llmops_action.runner import RetryPolicy, Runner
+from llmops_action.runner import RetryPolicy, Runner, quota_of
 from llmops_action.workspace import Workspace
 
 RESULTS_FILE = "results.json"
@@ -98,7 +98,7 @@ class _Calls:
             hit = self.cache.get(key, kind)
             if hit is not None:
                 return hit
-        response = self.runner.call(lambda: provider.complete(request))
+        response = self.runner.call(lambda: provider.complete(request), quota=quota_of(provider))
         with self.tally.lock:
             if kind == "judge":
                 self.tally.judge_calls += 1
@@ -321,6 +321,7 @@ def evaluate(
         metrics=outcome.metrics,
         aggregates=outcome.aggregates,
         counts=outcome.counts,
+        calls=runner.stats(),
         gates=outcome.gates,
         verdict=outcome.verdict,  # type: ignore[arg-type]
     )
