@@ -387,9 +387,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.command, url.path, query, body, self.headers.get("Authorization", "")
             )
         rec.status = status
-        data = b"" if payload is None else json.dumps(payload).encode()
+        raw_bytes = isinstance(payload, bytes)  # an archive download (the bot's tarball), not JSON
+        data = payload if raw_bytes else (b"" if payload is None else json.dumps(payload).encode())
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header(
+            "Content-Type", "application/gzip" if raw_bytes else "application/json; charset=utf-8"
+        )
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-ratelimit-limit", "1000")
         self.send_header("x-ratelimit-remaining", "999")
