@@ -96,8 +96,8 @@ def is_superseded(state: State, job: Job) -> bool:
     return latest is not None and latest != job.id
 
 
-def update(state: State, job: Job, **fields: Any) -> Job:
+def update(store: State, job: Job, /, **fields: Any) -> Job:
     for k, v in fields.items():
         setattr(job, k, v)
-    state.save_job(job.to_dict())
+    store.save_job(job.to_dict())
     return job

@@ -165,11 +165,23 @@ def run_review(job: Job, services: Services, on_start: Callable[[], None]) -> Re
     from llmops_action.reporting import compare_and_report
 
     with tempfile.TemporaryDirectory(prefix="llmops-bot-") as tmp:
-        head_root = fetch_tree(services.client, services.token, job.head_sha, Path(tmp) / "head")
+        head_root = fetch_tree(
+            services.client,
+            services.token,
+            job.head_sha,
+            Path(tmp) / "head",
+            api_url=services.settings.api_url,
+        )
         head_ws, refusal = _load(head_root, job.config_path)
         base_ws = base_root = None
         if job.kind == "pr" and job.base_sha:
-            base_root = fetch_tree(services.client, services.token, job.base_sha, Path(tmp) / "base")
+            base_root = fetch_tree(
+                services.client,
+                services.token,
+                job.base_sha,
+                Path(tmp) / "base",
+                api_url=services.settings.api_url,
+            )
             base_ws, base_refusal = _load(base_root, job.config_path)
             refusal = refusal or base_refusal
         if refusal is not None:

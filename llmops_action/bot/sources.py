@@ -20,9 +20,9 @@ from llmops_action.github import GitHubClient
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
 
 
-def fetch_tree(client: GitHubClient, token: str, sha: str, dest: Path) -> Path:
+def fetch_tree(client: GitHubClient, token: str, sha: str, dest: Path, *, api_url: str) -> Path:
     """Extract the repository at `sha` into `dest` and return `dest`."""
-    url = f"{client._repo.url}/tarball/{sha}"
+    url = f"{api_url.rstrip('/')}/repos/{client.repo_name}/tarball/{sha}"
     headers = {"Authorization": f"token {token}", "Accept": "application/vnd.github+json"}
 
     def download() -> bytes:

@@ -15,6 +15,8 @@ def _worker(args: argparse.Namespace) -> int:
     from llmops_action.bot.settings import BotSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("httpx", "httpx2", "google_genai", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)  # one line per model call drowns the job log
     run_worker(BotSettings.from_env(), workers=args.threads)
     return 0
 

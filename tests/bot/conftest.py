@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("starlette", reason="the bot extra is not installed: pip install -e '.[bot]'")
 
-from tests.support.bot import BotEnv, geography_model  # noqa: E402
-from tests.support.gemini_server import GeminiServer  # noqa: E402
-from tests.support.github_app import FakeGitHubApp, make_key  # noqa: E402
-from tests.support.github_server import GitHubServer  # noqa: E402
+from tests.support.bot import BotEnv, geography_model
+from tests.support.gemini_server import GeminiServer
+from tests.support.github_app import FakeGitHubApp, make_key
+from tests.support.github_server import GitHubServer
 
 _KEY = make_key()  # RSA key generation is slow-ish: one per test session
 
