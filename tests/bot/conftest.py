@@ -27,8 +27,22 @@ def gemini() -> Iterator[GeminiServer]:
         yield srv
 
 
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedded MLflow store with its schema made once: each test's worker starts from a copy."""
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
 @pytest.fixture
-def bot(tmp_path: Path, github: GitHubServer, gemini: GeminiServer) -> Iterator[BotEnv]:
+def bot(tmp_path: Path, github: GitHubServer, gemini: GeminiServer, mlflow_template: Path) -> Iterator[BotEnv]:
+    import shutil
+
     env = BotEnv(tmp_path, github.url, _KEY.private_pem, gemini.url)
+    env.data_dir.mkdir(parents=True)
+    shutil.copy(mlflow_template, env.data_dir / "mlflow.db")
     yield env
     env.close()
