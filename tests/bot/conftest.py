@@ -38,7 +38,9 @@ def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def bot(tmp_path: Path, github: GitHubServer, gemini: GeminiServer, mlflow_template: Path) -> Iterator[BotEnv]:
+def bot(
+    tmp_path: Path, github: GitHubServer, gemini: GeminiServer, mlflow_template: Path
+) -> Iterator[BotEnv]:
     import shutil
 
     env = BotEnv(tmp_path, github.url, _KEY.private_pem, gemini.url)

@@ -24,7 +24,10 @@ def test_a_newer_head_supersedes_the_older_job_which_posts_nothing(
     fake.add_tree(NEWER, write_repo(tmp_path / "newer", version="1.2.0"))
     fake.add_pull(7, head_sha=NEWER, base_sha=BASE)
     server = bot.serve()
-    assert deliver(server.url, "pull_request", pull_request_payload("opened", head=HEAD)).body["result"] == "accepted"
+    assert (
+        deliver(server.url, "pull_request", pull_request_payload("opened", head=HEAD)).body["result"]
+        == "accepted"
+    )
     sync = pull_request_payload("synchronize", head=NEWER)
     assert deliver(server.url, "pull_request", sync).body["result"] == "accepted"
 
@@ -47,7 +50,9 @@ def test_a_worker_killed_mid_job_is_replaced_and_posts_exactly_once(
     server = bot.serve()
     deliver(server.url, "pull_request", pull_request_payload())
     first = bot.worker()
-    wait_for(lambda: len(fake.runs(HEAD)) == 3 and all(r["status"] == "in_progress" for r in fake.runs(HEAD)), 60)
+    wait_for(
+        lambda: len(fake.runs(HEAD)) == 3 and all(r["status"] == "in_progress" for r in fake.runs(HEAD)), 60
+    )
     first.kill()
     assert jobs(server.url)[0]["state"] == "running"
 
