@@ -31,7 +31,7 @@ class Token:
 
 
 class GitHubApp:
-    def __init__(self, settings: BotSettings, *, now: Any = time.time) -> None:
+    def __init__(self, settings: BotSettings, *, now: Any = time.time, policy: RetryPolicy | None = None) -> None:
         settings.require_app()
         assert settings.app_id and settings.private_key
         self.settings = settings
@@ -43,6 +43,7 @@ class GitHubApp:
         self._lock = threading.Lock()
         self._now = now
         self.minted = 0  # tokens requested from GitHub (tests check the cache)
+        self.policy = policy
 
     def __repr__(self) -> str:
         return f"GitHubApp(app_id={self.settings.app_id!r})"
@@ -80,7 +81,7 @@ class GitHubApp:
             self.token(installation_id, repo),
             repo,
             api_url=self.settings.api_url,
-            policy=RetryPolicy(),
+            policy=self.policy or RetryPolicy(),
             seconds_between_requests=0.25 if throttle else None,
             seconds_between_writes=1.0 if throttle else None,
             bot_login=self.settings.bot_login,
