@@ -31,7 +31,9 @@ class Token:
 
 
 class GitHubApp:
-    def __init__(self, settings: BotSettings, *, now: Any = time.time, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, settings: BotSettings, *, now: Any = time.time, policy: RetryPolicy | None = None
+    ) -> None:
         settings.require_app()
         assert settings.app_id and settings.private_key
         self.settings = settings

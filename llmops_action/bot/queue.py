@@ -94,7 +94,7 @@ class BotQueue:
         if not due or self.executor is None:
             return False
         client = self.executor.app.client(entry["installation_id"], entry["repo"])
-        sha = client._call("read", lambda: client._repo.get_branch(entry["branch"]).commit.sha)
+        sha = client._call("read", lambda: client._repo.get_git_ref(f"heads/{entry['branch']}").object.sha)
         job = Job(
             kind="schedule",
             repo=entry["repo"],

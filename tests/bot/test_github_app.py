@@ -29,7 +29,11 @@ def server() -> Iterator[GitHubServer]:
 def make_app(server: GitHubServer, tmp_path: Path, **kw: object) -> tuple[GitHubApp, list[float]]:
     waits: list[float] = []
     settings = BotSettings(
-        app_id=str(APP_ID), private_key=_KEY.private_pem, api_url=server.url, data_dir=tmp_path, throttle=False
+        app_id=str(APP_ID),
+        private_key=_KEY.private_pem,
+        api_url=server.url,
+        data_dir=tmp_path,
+        throttle=False,
     )
     return GitHubApp(settings, policy=RetryPolicy(sleep=waits.append), **kw), waits  # type: ignore[arg-type]
 
@@ -53,7 +57,9 @@ def test_the_jwt_is_checked_by_the_fake_and_app_info_works(server: GitHubServer,
     assert app.app_info()["id"] == APP_ID
 
 
-def test_check_runs_are_found_not_duplicated_and_summaries_are_clipped(server: GitHubServer, tmp_path: Path) -> None:
+def test_check_runs_are_found_not_duplicated_and_summaries_are_clipped(
+    server: GitHubServer, tmp_path: Path
+) -> None:
     app, _ = make_app(server, tmp_path)
     fake: FakeGitHubApp = server.fake  # type: ignore[assignment]
     client = app.client(INSTALLATION_ID, REPO)
@@ -76,10 +82,14 @@ def test_5xx_and_rate_limits_are_retried_honouring_retry_after(server: GitHubSer
     fake: FakeGitHubApp = server.fake  # type: ignore[assignment]
     client = app.client(INSTALLATION_ID, REPO)
     fake.fail("PATCH", r"/check-runs/\d+", status=502)
-    fake.fail("GET", r"/check-runs$", status=403, headers={"Retry-After": "7"}, body=SECONDARY_RATE_LIMIT_BODY)
+    fake.fail(
+        "GET", r"/check-runs$", status=403, headers={"Retry-After": "7"}, body=SECONDARY_RATE_LIMIT_BODY
+    )
     reset = int(time.time()) + 30
     fake.fail(
-        "POST", r"/check-runs$", status=403,
+        "POST",
+        r"/check-runs$",
+        status=403,
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
         body={"message": "API rate limit exceeded"},
     )
