@@ -27,7 +27,13 @@ def fetch_tree(client: GitHubClient, token: str, sha: str, dest: Path, *, api_ur
 
     def download() -> bytes:
         # requests drops the Authorization header when the redirect leaves the API's host, as it should.
-        resp = requests.get(url, headers=headers, timeout=60, allow_redirects=True, stream=True)
+        try:
+            resp = requests.get(url, headers=headers, timeout=60, allow_redirects=True, stream=True)
+        except requests.RequestException as exc:
+            # The download link carries a short-lived token in its query: never let it reach a message.
+            raise requests.ConnectionError(
+                f"downloading the archive of {sha[:12]} failed: {type(exc).__name__}"
+            ) from None
         if resp.status_code >= 400:
             from github import GithubException
 
