@@ -235,7 +235,12 @@ class Executor:
 
 
 def _safe(exc: BaseException) -> str:
-    # Our errors never carry a token; the first line is enough for a check run and keeps stack noise out.
+    """What a check run may say about an error: our own errors' message (they never carry a token), or
+    only the first line of anything else, which keeps stack noise and library internals out."""
+    from llmops_action.errors import LlmopsError
+
+    if isinstance(exc, LlmopsError):
+        return exc.message[:1000]
     return str(exc).splitlines()[0][:300] if str(exc) else ""
 
 

@@ -92,6 +92,28 @@ def test_a_redelivery_is_a_duplicate_even_after_a_restart(bot: BotEnv) -> None:
     assert other.body["result"] == "duplicate"
 
 
+def test_installations_are_recorded_and_nothing_is_evaluated(bot: BotEnv) -> None:
+    from llmops_action.bot.settings import BotSettings
+    from llmops_action.bot.state import open_state
+    from tests.support.github_server import load_payload
+
+    server = bot.serve()
+    created = load_payload("installation", "created.payload.json")
+    assert deliver(server.url, "installation", created).body["result"] == "accepted"
+    added = load_payload("installation_repositories", "added.payload.json")
+    added["installation"]["id"] = created["installation"]["id"]
+    assert deliver(server.url, "installation_repositories", added).body["result"] == "accepted"
+
+    settings = BotSettings.from_env(bot.env())
+    state = open_state(settings.data_dir, None)
+    record = json.loads(state.get(f"installation:{created['installation']['id']}") or "{}")
+    expected = {r["full_name"] for r in created["repositories"]} | {
+        r["full_name"] for r in added["repositories_added"]
+    }
+    assert set(record["repositories"]) == expected - {r["full_name"] for r in added["repositories_removed"]}
+    assert state.jobs() == []
+
+
 def test_health_readiness_and_metrics(bot: BotEnv) -> None:
     server = bot.serve()
     assert get(f"{server.url}/healthz") == (200, "ok")
