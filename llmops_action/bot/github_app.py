@@ -37,10 +37,8 @@ class GitHubApp:
         settings.require_app()
         assert settings.app_id and settings.private_key
         self.settings = settings
-        self._integration = GithubIntegration(
-            auth=Auth.AppAuth(int(settings.app_id), settings.private_key),
-            base_url=settings.api_url,
-        )
+        self._auth = Auth.AppAuth(int(settings.app_id), settings.private_key)
+        self._integration = GithubIntegration(auth=self._auth, base_url=settings.api_url)
         self._tokens: dict[tuple[int, str], Token] = {}
         self._lock = threading.Lock()
         self._now = now
@@ -53,7 +51,7 @@ class GitHubApp:
     def app_info(self) -> dict[str, Any]:
         """GET /app with the JWT: the readiness probe's proof that GitHub and the key work."""
         _, data = self._integration.requester.requestJsonAndCheck(
-            "GET", "/app", headers={"Authorization": f"Bearer {self._integration.create_jwt()}"}
+            "GET", "/app", headers={"Authorization": f"Bearer {self._auth.create_jwt()}"}
         )
         return dict(data)
 
@@ -67,7 +65,7 @@ class GitHubApp:
             _, data = self._integration.requester.requestJsonAndCheck(
                 "POST",
                 f"/app/installations/{installation_id}/access_tokens",
-                headers={"Authorization": f"Bearer {self._integration.create_jwt()}"},
+                headers={"Authorization": f"Bearer {self._auth.create_jwt()}"},
                 input={"repositories": [name]},
             )
             expires = datetime.fromisoformat(str(data["expires_at"]).replace("Z", "+00:00")).timestamp()
