@@ -125,9 +125,11 @@ class CheckRuns:
         )
         self.open.discard(family)
 
-    def crash(self, reason: str) -> None:
-        """Every started, unfinished check ends as a failure that says why; never raises over the real error."""
+    def crash(self, reason: str, *, conclusion: str = "failure") -> None:
+        """Every started, unfinished check ends (a failure by default) and says why; never raises over the
+        real error."""
+        title = "superseded by a newer head" if conclusion == "cancelled" else "the evaluation failed"
         for family in sorted(self.open):
             with contextlib.suppress(Exception):
-                self.complete(family, "failure", f"llmops {family}: the evaluation failed", reason)
+                self.complete(family, conclusion, f"llmops {family}: {title}", reason)
         self.open.clear()

@@ -147,7 +147,10 @@ class Executor:
                 raise Superseded()
             self._publish(job, client, checks, outcome)
         except Superseded:
-            checks.crash("superseded: a newer head of this pull request is being evaluated")
+            # A check on the old head must not hang in progress; `cancelled` says it was not judged.
+            checks.crash(
+                "superseded: a newer head of this pull request is being evaluated", conclusion="cancelled"
+            )
             self._finish(job, "superseded", started, message="a newer head was queued")
         except Exception as exc:
             reason = f"The llmops bot could not finish this evaluation: {type(exc).__name__}: {_safe(exc)}"

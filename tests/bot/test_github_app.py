@@ -99,3 +99,12 @@ def test_5xx_and_rate_limits_are_retried_honouring_retry_after(server: GitHubSer
     assert 7.0 in waits  # Retry-After
     assert any(25 <= w <= 32 for w in waits)  # until x-ratelimit-reset
     assert len(fake.runs(SHA)) == 1 and fake.runs(SHA)[0]["conclusion"] == "success"
+
+
+def test_a_superseded_job_cancels_its_started_checks(server: GitHubServer, tmp_path: Path) -> None:
+    app, _ = make_app(server, tmp_path)
+    fake: FakeGitHubApp = server.fake  # type: ignore[assignment]
+    checks = CheckRuns(app.client(INSTALLATION_ID, REPO), SHA, app_id=str(APP_ID), known={})
+    checks.start()
+    checks.crash("a newer head", conclusion="cancelled")
+    assert {(r["status"], r["conclusion"]) for r in fake.runs(SHA)} == {("completed", "cancelled")}
