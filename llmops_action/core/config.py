@@ -243,6 +243,11 @@ class LlmopsConfig(_Strict):
     retries: RetryConfig = Field(default_factory=RetryConfig)
     max_error_rate: float = Field(0.05, ge=0, le=1)
     pricing: dict[str, Price] = Field(default_factory=dict, description="Per-model price table.")
+    schedule: str | None = Field(
+        None,
+        pattern=r"^\s*\S+(\s+\S+){4}\s*$",
+        description="Cron expression (5 fields, UTC): the bot's continuous evaluation of the default branch.",
+    )
 
     @field_validator("tracking", mode="after")
     @classmethod

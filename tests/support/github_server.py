@@ -396,12 +396,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self.command, url.path, query, body, self.headers.get("Authorization", "")
             )
         rec.status = status
-        data = b"" if payload is None else json.dumps(payload).encode()
+        raw_bytes = isinstance(payload, bytes)  # an archive download (the bot's tarball), not JSON
+        data = payload if raw_bytes else (b"" if payload is None else json.dumps(payload).encode())
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header(
+            "Content-Type", "application/gzip" if raw_bytes else "application/json; charset=utf-8"
+        )
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-ratelimit-limit", "1000")
-        self.send_header("x-ratelimit-remaining", "999")
+        given = {k.lower() for k in extra}
+        for name, value in (("x-ratelimit-limit", "1000"), ("x-ratelimit-remaining", "999")):
+            if name not in given:  # a scripted fault's own rate-limit headers win
+                self.send_header(name, value)
         for k, v in extra.items():
             self.send_header(k, v)
         self.end_headers()
