@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from llmops_action.core.alert_config import AlertsConfig
+from llmops_action.core.experiment_config import Experiments
 from llmops_action.core.yamlpos import Located, format_path, load_yaml
 from llmops_action.errors import UserInputError
 
@@ -243,6 +245,8 @@ class LlmopsConfig(_Strict):
     retries: RetryConfig = Field(default_factory=RetryConfig)
     max_error_rate: float = Field(0.05, ge=0, le=1)
     pricing: dict[str, Price] = Field(default_factory=dict, description="Per-model price table.")
+    experiments: Experiments = Field(default_factory=list, description="A/B tests on live traffic.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @field_validator("tracking", mode="after")
     @classmethod
