@@ -390,29 +390,9 @@ def schedule_flow(ctx: Context) -> int:
     families = c.gate_families()
     code = exit_code(families, c.verdict, ctx.inputs.fail_on)
     failing = [f for f in ctx.inputs.fail_on if families.get(f) == "fail"]
-    if client is None:
-        return code
-    marker = alert_marker(c.suite)
-    sha = (c.head.sha or "")[:12]
-    if failing:
-        title = f"llmops: {', '.join(failing)} gate failed on {default} ({c.suite})"
-        lines = [
-            f"The scheduled evaluation of `{default}` at `{sha}` failed the {', '.join(failing)} gate(s).",
-            f"Run: {ctx.run_url or '(run URL unavailable)'}",
-            "",
-            "| gate | family | status | value | threshold |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for g in c.gates:
-            if g.status in ("fail", "warn"):
-                lines.append(
-                    f"| {g.name} | {g.family} | {g.status} | {_num(g.value)} | {_num(g.threshold)} |"
-                )
-        body = "\n".join(lines) + "\n\n" + outcome.files["comment"].read_text(encoding="utf-8")
-        issue = client.upsert_issue(marker, title, body)
-        ctx.console.warning(f"Alert issue {issue.action}: {issue.url}", title="llmops-action")
-    else:
-        client.close_issue(marker, f"The scheduled evaluation at `{sha}` passes again: {ctx.run_url or ''}")
+    from llmops_action.alerts.schedule import notify_schedule  # issue 15: alerts route through the sinks
+
+    notify_schedule(ctx, client, c, failing, default, outcome.files["comment"])
     return code
 
 
