@@ -49,7 +49,9 @@ class Dispatcher:
             fresh = True if force else self.store.open(alert)
             for sink in self.cfg.sinks:
                 if not force and not alert.at_least(sink.min_severity):
-                    out.append(Delivery(sink.label, "skipped", 0, f"{alert.severity} is below {sink.min_severity}"))
+                    out.append(
+                        Delivery(sink.label, "skipped", 0, f"{alert.severity} is below {sink.min_severity}")
+                    )
                 elif sink.type == "github-issue":
                     out.append(self._github(sink, alert))
                 elif not fresh:
@@ -57,7 +59,13 @@ class Dispatcher:
                 else:
                     out.append(
                         send_webhook(
-                            sink, alert, self.environ, self.cfg.retries, self.sleep, repository=self.repository, at=_now()
+                            sink,
+                            alert,
+                            self.environ,
+                            self.cfg.retries,
+                            self.sleep,
+                            repository=self.repository,
+                            at=_now(),
                         )
                     )
         return out
@@ -87,7 +95,15 @@ class Dispatcher:
                     source="resolve",
                 )
                 out.append(
-                    send_webhook(sink, alert, self.environ, self.cfg.retries, self.sleep, repository=self.repository, at=_now())
+                    send_webhook(
+                        sink,
+                        alert,
+                        self.environ,
+                        self.cfg.retries,
+                        self.sleep,
+                        repository=self.repository,
+                        at=_now(),
+                    )
                 )
         return out
 

@@ -36,7 +36,15 @@ def render_issue(c: Comparison, *, branch: str, failing: list[str], run_url: str
 
     gates = [g for g in c.gates if g.status in ("fail", "warn")]
     sha = (c.head.sha or "")[:12]
-    return render("alert_issue.md.j2", branch=branch, sha=sha, failing=failing, run_url=run_url, gates=gates, report=report)
+    return render(
+        "alert_issue.md.j2",
+        branch=branch,
+        sha=sha,
+        failing=failing,
+        run_url=run_url,
+        gates=gates,
+        report=report,
+    )
 
 
 def schedule_alerts(
@@ -48,7 +56,9 @@ def schedule_alerts(
         links["mlflow"] = c.links["mlflow_run"]
     out: list[Alert] = []
     if failing:
-        kind = next((_FAMILY_TYPE[f] for f in ("regression", "quality", "drift") if f in failing), "threshold")
+        kind = next(
+            (_FAMILY_TYPE[f] for f in ("regression", "quality", "drift") if f in failing), "threshold"
+        )
         blocking = any(g.blocking and g.status == "fail" and g.family in failing for g in c.gates)
         out.append(
             Alert(
@@ -68,12 +78,18 @@ def schedule_alerts(
     score = next((m.head_mean for m in c.metrics if m.name == "score"), None)
     history = [p.score for p in c.trend if p.score is not None and p.sha != c.head.sha]
     band = baseline_band(history, window=a.window, k=a.k, min_history=a.min_history) if a.enabled else None
-    if band is not None and score is not None and (alert := anomaly_alert(c.suite, "score", score, band, severity=a.severity, links=links)):
+    if (
+        band is not None
+        and score is not None
+        and (alert := anomaly_alert(c.suite, "score", score, band, severity=a.severity, links=links))
+    ):
         out.append(alert)
     return out
 
 
-def notify_schedule(ctx: Any, client: Any, c: Comparison, failing: list[str], branch: str, comment: Path) -> list[Delivery]:
+def notify_schedule(
+    ctx: Any, client: Any, c: Comparison, failing: list[str], branch: str, comment: Path
+) -> list[Delivery]:
     """Raise what this run found and resolve what it no longer finds; one log line per delivery."""
     from llmops_action.core.config import load_config
 
@@ -92,7 +108,11 @@ def notify_schedule(ctx: Any, client: Any, c: Comparison, failing: list[str], br
         )
     anomaly_key = f"{c.suite}:anomaly:score"
     if anomaly_key not in keys and dispatcher.store.is_active(anomaly_key):
-        deliveries += dispatcher.resolve(anomaly_key, marker=Alert("anomaly", "info", "", "", anomaly_key).marker(), comment=f"The score at `{sha}` is back in its band.")
+        deliveries += dispatcher.resolve(
+            anomaly_key,
+            marker=Alert("anomaly", "info", "", "", anomaly_key).marker(),
+            comment=f"The score at `{sha}` is back in its band.",
+        )
     for d in deliveries:
         if d.status == "failed":
             ctx.console.warning(f"alert sink {d.sink}: {d.detail}", title="llmops-action: alerts")

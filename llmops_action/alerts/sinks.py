@@ -87,7 +87,11 @@ def post_json(
 
 
 def _headers(kind: str) -> dict[str, str]:
-    return {"Content-Type": "application/json", "User-Agent": f"llmops-action/{__version__}", EVENT_HEADER: kind}
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": f"llmops-action/{__version__}",
+        EVENT_HEADER: kind,
+    }
 
 
 def send_webhook(
@@ -140,4 +144,6 @@ class GitHubIssueSink:
 
     def resolve(self, sink: SinkConfig, marker: str, comment: str) -> Delivery:
         issue = self.client.close_issue(marker, comment)
-        return Delivery(sink.label, "sent" if issue.action == "closed" else "skipped", 1, f"issue {issue.action}")
+        return Delivery(
+            sink.label, "sent" if issue.action == "closed" else "skipped", 1, f"issue {issue.action}"
+        )

@@ -40,7 +40,9 @@ class AlertStore:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"alert state is not JSON: {exc.msg}", file=str(self.path), line=exc.lineno) from None
+            raise UserInputError(
+                f"alert state is not JSON: {exc.msg}", file=str(self.path), line=exc.lineno
+            ) from None
         alerts = data.get("alerts") if isinstance(data, dict) else None
         if not isinstance(alerts, dict):
             raise UserInputError("alert state must be an object with 'alerts'", file=str(self.path))
@@ -98,7 +100,9 @@ class AlertStore:
         alerts = self.load()
         if key not in alerts:
             known = ", ".join(sorted(alerts)) or "none"
-            raise UserInputError(f"no alert with key '{key}' (known: {known})", file=str(self.path), key="key")
+            raise UserInputError(
+                f"no alert with key '{key}' (known: {known})", file=str(self.path), key="key"
+            )
         alerts[key].update({"state": state, "updated_at": _now(), "by": by})
         self._save(alerts)
         return alerts[key]

@@ -53,7 +53,9 @@ class SinkConfig(_Strict):
                 )
         if self.type == "github-issue":
             if self.url_env or self.secret_env:
-                raise ValueError("a github-issue sink takes no url_env or secret_env (it uses the github-token)")
+                raise ValueError(
+                    "a github-issue sink takes no url_env or secret_env (it uses the github-token)"
+                )
         elif not self.url_env:
             raise ValueError(f"a {self.type} sink needs 'url_env', the environment variable with its URL")
         if self.type == "slack" and self.secret_env:

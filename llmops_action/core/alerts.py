@@ -53,7 +53,13 @@ class Alert:
         data = asdict(self)
         for private in ("issue_marker", "issue_body"):
             data.pop(private)
-        return {"version": PAYLOAD_VERSION, "event": "alert", "repository": repository, "sent_at": at, "alert": data}
+        return {
+            "version": PAYLOAD_VERSION,
+            "event": "alert",
+            "repository": repository,
+            "sent_at": at,
+            "alert": data,
+        }
 
 
 # --- anomalies -----------------------------------------------------------------------------------
@@ -118,7 +124,10 @@ def slack_body(alert: Alert) -> dict[str, Any]:
     head = f"[{alert.severity}] {alert.title}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": head[:150], "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{_EMOJI[alert.severity]} {slack_text(alert.message)}"}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"{_EMOJI[alert.severity]} {slack_text(alert.message)}"},
+        },
     ]
     links = [f"<{url}|{slack_text(name, 60)}>" for name, url in alert.links.items() if _safe_url(url)]
     context = [f"type: {alert.type}", f"state: {alert.state}", f"key: {slack_text(alert.dedupe_key, 200)}"]

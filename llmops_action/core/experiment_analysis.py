@@ -153,10 +153,7 @@ def unit_series(table: OutcomeTable, metric: str | None, kind: str = "continuous
     ends = np.r_[starts[1:], len(u)]
     vmin = np.minimum.reduceat(v, starts)
     mixed = vmin != np.maximum.reduceat(v, starts)
-    if kind == "rate":
-        value = x[ends - 1]
-    else:
-        value = np.add.reduceat(x, starts) / (ends - starts)
+    value = x[ends - 1] if kind == "rate" else np.add.reduceat(x, starts) / (ends - starts)
     keep = ~mixed
     return UnitSeries(vmin[keep], value[keep], t[starts][keep], int(mixed.sum()))
 
@@ -166,7 +163,11 @@ def _arm(x: np.ndarray, kind: str) -> ArmStats:
     if n == 0:
         return ArmStats(0, None, None, None)
     mean = float(x.mean())
-    ci = wilson_interval(float(x.sum()), n) if kind == "rate" else t_interval(mean, float(x.var(ddof=1)) if n > 1 else 0.0, n)
+    ci = (
+        wilson_interval(float(x.sum()), n)
+        if kind == "rate"
+        else t_interval(mean, float(x.var(ddof=1)) if n > 1 else 0.0, n)
+    )
     low = None if math.isnan(ci.low) else ci.low
     high = None if math.isnan(ci.high) else ci.high
     return ArmStats(n, mean, low, high)
@@ -224,7 +225,9 @@ def _sequential(s: UnitSeries, m: ExperimentMetric, cfg: ExperimentConfig) -> Se
     )
 
 
-def analyse_metric(table: OutcomeTable, m: ExperimentMetric, cfg: ExperimentConfig, *, guardrail: bool = False) -> MetricResult:
+def analyse_metric(
+    table: OutcomeTable, m: ExperimentMetric, cfg: ExperimentConfig, *, guardrail: bool = False
+) -> MetricResult:
     s = unit_series(table, m.name, m.type)
     x0, x1 = s.value[s.variant == 0], s.value[s.variant == 1]
     arms = {"control": _arm(x0, m.type), "treatment": _arm(x1, m.type)}
@@ -249,8 +252,14 @@ def analyse_metric(table: OutcomeTable, m: ExperimentMetric, cfg: ExperimentConf
 
 
 def _needed(
-    n0: int, n1: int, diff: float | None, x0: np.ndarray, x1: np.ndarray,
-    m: ExperimentMetric, cfg: ExperimentConfig, seq: SequentialResult | None,
+    n0: int,
+    n1: int,
+    diff: float | None,
+    x0: np.ndarray,
+    x1: np.ndarray,
+    m: ExperimentMetric,
+    cfg: ExperimentConfig,
+    seq: SequentialResult | None,
 ) -> int | None:
     """Units per variant still needed: to the minimum, then to where the boundary would be crossed."""
     to_min = max(0, cfg.min_samples - min(n0, n1))
@@ -272,11 +281,19 @@ def check_srm(table: OutcomeTable, cfg: ExperimentConfig) -> tuple[SrmResult, in
     counts = [int((s.variant == 0).sum()), int((s.variant == 1).sum())]
     w = cfg.split.weights()
     stat, p = srm_test(counts, w)
-    srm = SrmResult(dict(zip(VARIANTS, counts, strict=True)), dict(zip(VARIANTS, w, strict=True)), stat, p, p >= cfg.srm_alpha)
+    srm = SrmResult(
+        dict(zip(VARIANTS, counts, strict=True)),
+        dict(zip(VARIANTS, w, strict=True)),
+        stat,
+        p,
+        p >= cfg.srm_alpha,
+    )
     return srm, s.mixed, sum(counts)
 
 
-def analyse(cfg: ExperimentConfig, table: OutcomeTable, *, state: str = "running", winner: str | None = None) -> ExperimentResult:
+def analyse(
+    cfg: ExperimentConfig, table: OutcomeTable, *, state: str = "running", winner: str | None = None
+) -> ExperimentResult:
     srm, mixed, units = check_srm(table, cfg)
     primary = analyse_metric(table, cfg.metric, cfg)
     guards = [analyse_metric(table, g, cfg, guardrail=True) for g in cfg.guardrails]

@@ -40,7 +40,9 @@ class ExperimentMetric(_Strict):
         "increase", description="Which way is better: `decrease` for latency, cost, errors."
     )
     tolerance: float = Field(
-        0.0, ge=0, description="Guardrails: a harmful change smaller than this (metric units) is no regression."
+        0.0,
+        ge=0,
+        description="Guardrails: a harmful change smaller than this (metric units) is no regression.",
     )
 
 
@@ -87,7 +89,9 @@ class ExperimentConfig(_Strict):
     )
     alpha: float = Field(0.05, gt=0, lt=0.5)
     mixing_sd: float = Field(
-        0.1, gt=0, description="mSPRT mixing spread, in standard deviations of the metric: the effect size it is tuned for."
+        0.1,
+        gt=0,
+        description="mSPRT mixing spread, in standard deviations of the metric: the effect size it is tuned for.",
     )
     srm_alpha: float = Field(0.001, gt=0, lt=0.5, description="The split check fails below this p-value.")
 
@@ -99,7 +103,11 @@ class ExperimentConfig(_Strict):
             if getattr(v, need) in (None, ""):
                 raise ValueError(
                     f"variant '{name}' needs '{need}'"
-                    + (" (the experiment names a prompt)" if self.prompt else " (or name a `prompt` to compare versions)")
+                    + (
+                        " (the experiment names a prompt)"
+                        if self.prompt
+                        else " (or name a `prompt` to compare versions)"
+                    )
                 )
         if self.planned_samples < self.min_samples:
             raise ValueError("planned_samples must be >= min_samples")

@@ -98,7 +98,9 @@ def welch_test(
     se2 = a + b
     d = m1 - m0
     if se2 <= 0:
-        return TestResult(d, d, d, 0.0 if d == 0 else math.copysign(math.inf, d), 1.0 if d == 0 else 0.0, "welch")
+        return TestResult(
+            d, d, d, 0.0 if d == 0 else math.copysign(math.inf, d), 1.0 if d == 0 else 0.0, "welch"
+        )
     df = se2 * se2 / (a * a / (n0 - 1) + b * b / (n1 - 1))
     t = d / math.sqrt(se2)
     p = 2 * (1 - t_cdf(abs(t), df))

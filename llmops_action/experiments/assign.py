@@ -40,7 +40,7 @@ def split_variant(config: ExperimentConfig, unit_id: str) -> str:
 
 
 def assign(experiment: Experiment | ExperimentConfig, unit_id: str) -> str:
-    """"control" or "treatment" for this unit.
+    """ "control" or "treatment" for this unit.
 
     `experiment` is an Experiment (config and state, from load_experiment) or a bare ExperimentConfig,
     which is taken as running. Paused, draft and cancelled experiments return the control; a completed

@@ -62,7 +62,12 @@ class Experiment:
         return self.config.name
 
     def to_json(self) -> str:
-        data = {"name": self.name, "state": self.state, "winner": self.winner, "log": [asdict(e) for e in self.log]}
+        data = {
+            "name": self.name,
+            "state": self.state,
+            "winner": self.winner,
+            "log": [asdict(e) for e in self.log],
+        }
         return json.dumps(data, indent=2) + "\n"
 
 
@@ -89,9 +94,13 @@ def _parse(text: str, source: str, config: ExperimentConfig) -> Experiment:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserInputError(f"experiment state is not JSON: {exc.msg}", file=source, line=exc.lineno) from None
+        raise UserInputError(
+            f"experiment state is not JSON: {exc.msg}", file=source, line=exc.lineno
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("log", []), list):
-        raise UserInputError("experiment state must be an object with 'state', 'winner' and 'log'", file=source)
+        raise UserInputError(
+            "experiment state must be an object with 'state', 'winner' and 'log'", file=source
+        )
     log: list[StateChange] = []
     for i, raw in enumerate(data.get("log", [])):
         try:
@@ -103,7 +112,9 @@ def _parse(text: str, source: str, config: ExperimentConfig) -> Experiment:
         log.append(entry)
     state = data.get("state", "draft")
     if state not in STATES:
-        raise UserInputError(f"unknown state '{state}' (one of {', '.join(STATES)})", file=source, key="state")
+        raise UserInputError(
+            f"unknown state '{state}' (one of {', '.join(STATES)})", file=source, key="state"
+        )
     winner = data.get("winner")
     if winner is not None and winner not in VARIANTS:
         raise UserInputError("'winner' must be control or treatment", file=source, key="winner")

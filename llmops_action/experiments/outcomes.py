@@ -43,8 +43,13 @@ class Outcome:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"unit_id": self.unit_id, "variant": self.variant, "metric": self.metric, "value": self.value,
-             "time": datetime.fromtimestamp(self.time, UTC).isoformat().replace("+00:00", "Z")},
+            {
+                "unit_id": self.unit_id,
+                "variant": self.variant,
+                "metric": self.metric,
+                "value": self.value,
+                "time": datetime.fromtimestamp(self.time, UTC).isoformat().replace("+00:00", "Z"),
+            },
         )
 
 
@@ -84,16 +89,25 @@ def _value(raw: object) -> float:
 def to_outcome(raw: dict[str, object], source: str, line: int) -> Outcome:
     missing = [f for f in FIELDS if raw.get(f) in (None, "")]
     if missing:
-        raise UserInputError(f"missing field '{missing[0]}' (each record needs {', '.join(FIELDS)})", file=source, line=line, key=missing[0])
+        raise UserInputError(
+            f"missing field '{missing[0]}' (each record needs {', '.join(FIELDS)})",
+            file=source,
+            line=line,
+            key=missing[0],
+        )
     variant = str(raw["variant"]).strip()
     if variant not in VARIANT_CODE:
-        raise UserInputError(f"variant must be control or treatment, not {variant!r}", file=source, line=line, key="variant")
+        raise UserInputError(
+            f"variant must be control or treatment, not {variant!r}", file=source, line=line, key="variant"
+        )
     for key, conv in (("value", _value), ("time", parse_time)):
         try:
             conv(raw[key])
         except (TypeError, ValueError) as exc:
             raise UserInputError(f"bad {key} {raw[key]!r}: {exc}", file=source, line=line, key=key) from None
-    return Outcome(str(raw["unit_id"]), variant, str(raw["metric"]), _value(raw["value"]), parse_time(raw["time"]))
+    return Outcome(
+        str(raw["unit_id"]), variant, str(raw["metric"]), _value(raw["value"]), parse_time(raw["time"])
+    )
 
 
 def read_outcomes(path: Path) -> Iterator[Outcome]:
