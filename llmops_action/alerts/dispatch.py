@@ -45,15 +45,20 @@ class Dispatcher:
     def raise_alerts(self, alerts: Iterable[Alert], *, force: bool = False) -> list[Delivery]:
         """`force` (the test alert): every sink, whatever the severity, and no state kept."""
         out: list[Delivery] = []
+        sinks = sorted(self.cfg.sinks, key=lambda s: s.type != "github-issue")  # the issue first: see below
         for alert in alerts:
             fresh = True if force else self.store.open(alert)
-            for sink in self.cfg.sinks:
+            for sink in sinks:
                 if not force and not alert.at_least(sink.min_severity):
                     out.append(
                         Delivery(sink.label, "skipped", 0, f"{alert.severity} is below {sink.min_severity}")
                     )
                 elif sink.type == "github-issue":
-                    out.append(self._github(sink, alert))
+                    d = self._github(sink, alert)
+                    # An issue that was already open means the alert was: the state file may be new (each
+                    # Actions run starts from a fresh checkout), the open issue is the state that persists.
+                    fresh = fresh and not d.detail.startswith("issue updated")
+                    out.append(d)
                 elif not fresh:
                     out.append(Delivery(sink.label, "skipped", 0, f"already open: {alert.dedupe_key}"))
                 else:

@@ -25,7 +25,9 @@ class PeekingRates:
     simulations: int
 
 
-def simulated_table(rng: np.random.Generator, n: int, p0: float, p1: float, treatment_share: float, metric: str) -> OutcomeTable:
+def simulated_table(
+    rng: np.random.Generator, n: int, p0: float, p1: float, treatment_share: float, metric: str
+) -> OutcomeTable:
     v = (rng.random(n) < treatment_share).astype(np.int8)
     x = (rng.random(n) < np.where(v == 1, p1, p0)).astype(float)
     return OutcomeTable(np.arange(n), v, np.zeros(n, np.int32), x, np.arange(n, dtype=float), (metric,))
@@ -59,7 +61,10 @@ def simulate_peeking(
         n0, k0 = np.arange(1, units + 1) - n1, np.cumsum(t.value * ~is1)
         for k in peeks:
             a0, a1 = int(n0[k - 1]), int(n1[k - 1])
-            if min(a0, a1) >= cfg.min_samples and two_proportion_test(k0[k - 1], a0, k1[k - 1], a1).p_value < cfg.alpha:
+            if (
+                min(a0, a1) >= cfg.min_samples
+                and two_proportion_test(k0[k - 1], a0, k1[k - 1], a1).p_value < cfg.alpha
+            ):
                 naive += 1
                 break
     return PeekingRates(seq / simulations, naive / simulations, seq_treatment / simulations, simulations)

@@ -78,7 +78,9 @@ def _with_guardrail(rng: np.random.Generator, n: int, latency_shift: float) -> O
 
 
 def test_a_guardrail_regression_stops_the_experiment_without_a_winner() -> None:
-    cfg = config(guardrails=[{"name": "latency_ms", "type": "continuous", "direction": "decrease", "tolerance": 10}])
+    cfg = config(
+        guardrails=[{"name": "latency_ms", "type": "continuous", "direction": "decrease", "tolerance": 10}]
+    )
     r = analyse(cfg, _with_guardrail(np.random.default_rng(6), 3000, latency_shift=40))
     assert r.guardrails[0].regressed
     assert r.decision == "stop" and r.recommended_winner is None

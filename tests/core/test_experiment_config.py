@@ -49,9 +49,24 @@ def test_the_experiment_does_not_change_the_config_hash() -> None:
             5,
             "experiments[0]",
         ),
-        (EXPERIMENT.replace("name: rag-v2", "name: 'rag:v2'"), "should match pattern", 5, "experiments[0].name"),
-        (EXPERIMENT.replace("type: rate", "type: ratio"), "'rate' or 'continuous'", 11, "experiments[0].metric.type"),
-        (EXPERIMENT + EXPERIMENT.removeprefix("experiments:\n"), "two experiments are named 'rag-v2'", 4, "experiments"),
+        (
+            EXPERIMENT.replace("name: rag-v2", "name: 'rag:v2'"),
+            "should match pattern",
+            5,
+            "experiments[0].name",
+        ),
+        (
+            EXPERIMENT.replace("type: rate", "type: ratio"),
+            "'rate' or 'continuous'",
+            11,
+            "experiments[0].metric.type",
+        ),
+        (
+            EXPERIMENT + EXPERIMENT.removeprefix("experiments:\n"),
+            "two experiments are named 'rag-v2'",
+            4,
+            "experiments",
+        ),
     ],
 )
 def test_a_bad_experiment_names_the_line_and_key(yaml_text: str, message: str, line: int, key: str) -> None:

@@ -36,7 +36,9 @@ def test_newcombe_interval_reproduces_the_papers_example() -> None:
     assert (round(ci.low, 4), round(ci.high, 4)) == (0.0524, 0.3339)
 
 
-@pytest.mark.parametrize(("k0", "n0", "k1", "n1"), [(48, 80, 56, 70), (500, 1000, 540, 1000), (10, 200, 4, 180)])
+@pytest.mark.parametrize(
+    ("k0", "n0", "k1", "n1"), [(48, 80, 56, 70), (500, 1000, 540, 1000), (10, 200, 4, 180)]
+)
 def test_two_proportion_z_test_equals_the_uncorrected_chi_square(k0: int, n0: int, k1: int, n1: int) -> None:
     table = np.array([[k0, n0 - k0], [k1, n1 - k1]])
     chi2, p, _, _ = sps.chi2_contingency(table, correction=False)
@@ -65,7 +67,9 @@ def test_t_interval_matches_scipy() -> None:
     assert (got.low, got.high) == (pytest.approx(lo, rel=1e-9), pytest.approx(hi, rel=1e-9))
 
 
-@pytest.mark.parametrize(("obs", "w"), [([450, 550], [0.5, 0.5]), ([900, 100], [0.9, 0.1]), ([5000, 5100], [1, 1])])
+@pytest.mark.parametrize(
+    ("obs", "w"), [([450, 550], [0.5, 0.5]), ([900, 100], [0.9, 0.1]), ([5000, 5100], [1, 1])]
+)
 def test_srm_chi_square_matches_scipy(obs: list[int], w: list[float]) -> None:
     expected = np.array(w) / sum(w) * sum(obs)
     ref = sps.chisquare(obs, expected)
@@ -74,11 +78,16 @@ def test_srm_chi_square_matches_scipy(obs: list[int], w: list[float]) -> None:
     assert p == pytest.approx(ref.pvalue, rel=1e-6)
 
 
-@pytest.mark.parametrize(("diff", "var", "tau2"), [(0.0, 0.01, 0.0025), (0.05, 0.0005, 0.0025), (-0.2, 0.04, 0.01)])
+@pytest.mark.parametrize(
+    ("diff", "var", "tau2"), [(0.0, 0.01, 0.0025), (0.05, 0.0005, 0.0025), (-0.2, 0.04, 0.01)]
+)
 def test_msprt_is_the_normal_mixture_likelihood_ratio(diff: float, var: float, tau2: float) -> None:
     """Lambda = integral of N(diff; theta, var) N(theta; 0, tau2) dtheta / N(diff; 0, var), by quadrature."""
     num, _ = integrate.quad(
-        lambda th: sps.norm.pdf(diff, th, math.sqrt(var)) * sps.norm.pdf(th, 0, math.sqrt(tau2)), -5, 5, points=[diff, 0]
+        lambda th: sps.norm.pdf(diff, th, math.sqrt(var)) * sps.norm.pdf(th, 0, math.sqrt(tau2)),
+        -5,
+        5,
+        points=[diff, 0],
     )
     ref = math.log(num / sps.norm.pdf(diff, 0, math.sqrt(var)))
     got = msprt_log_lambda(np.array([diff]), np.array([var]), tau2)[0]

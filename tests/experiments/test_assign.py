@@ -16,7 +16,9 @@ from llmops_action.core.experiment_config import ExperimentConfig
 from llmops_action.experiments import Experiment, assign, bucket
 from tests.conftest import REPO
 
-VECTORS = json.loads(resources.files("llmops_action.experiments").joinpath("assignment_vectors.json").read_text("utf-8"))
+VECTORS = json.loads(
+    resources.files("llmops_action.experiments").joinpath("assignment_vectors.json").read_text("utf-8")
+)
 
 
 def config(control: float = 50, treatment: float = 50, name: str = "exp") -> ExperimentConfig:
@@ -74,7 +76,9 @@ def test_the_same_id_gets_the_same_variant_in_two_processes() -> None:
     outs = []
     for seed in ("1", "2"):  # str hashes differ between these processes; the assignment must not
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, check=True
+        )
         outs.append(out.stdout.strip())
     here = "".join("t" if assign(config(), f"user-{i}") == "treatment" else "c" for i in range(2000))
     assert outs[0] == outs[1] == here

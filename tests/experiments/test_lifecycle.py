@@ -12,7 +12,11 @@ from llmops_action.errors import UserInputError
 from llmops_action.experiments.lifecycle import load_experiment, state_file, transition
 
 CFG = ExperimentConfig.model_validate(
-    {"name": "exp", "variants": {"control": {"model": "a"}, "treatment": {"model": "b"}}, "metric": {"name": "up", "type": "rate"}}
+    {
+        "name": "exp",
+        "variants": {"control": {"model": "a"}, "treatment": {"model": "b"}},
+        "metric": {"name": "up", "type": "rate"},
+    }
 )
 
 
@@ -44,7 +48,9 @@ def test_the_full_lifecycle_is_logged_in_order(tmp_path: Path) -> None:
         (("running", "cancelled"), "running", "it is over"),
     ],
 )
-def test_a_move_the_lifecycle_forbids_is_refused(tmp_path: Path, path: tuple[str, ...], to: str, message: str) -> None:
+def test_a_move_the_lifecycle_forbids_is_refused(
+    tmp_path: Path, path: tuple[str, ...], to: str, message: str
+) -> None:
     for step in path:
         transition(tmp_path, CFG, step, by="ada")
     before = state_file(tmp_path, "exp").read_bytes() if path else None

@@ -32,10 +32,26 @@ def test_jsonl_and_csv_read_the_same_fields(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "message", "key"),
     [
-        ('{"unit_id": "u", "variant": "b", "metric": "up", "value": 1, "time": 1}', "control or treatment", "variant"),
-        ('{"unit_id": "u", "variant": "control", "metric": "up", "time": 1}', "missing field 'value'", "value"),
-        ('{"unit_id": "u", "variant": "control", "metric": "up", "value": "high", "time": 1}', "bad value", "value"),
-        ('{"unit_id": "u", "variant": "control", "metric": "up", "value": 1, "time": "yesterday"}', "bad time", "time"),
+        (
+            '{"unit_id": "u", "variant": "b", "metric": "up", "value": 1, "time": 1}',
+            "control or treatment",
+            "variant",
+        ),
+        (
+            '{"unit_id": "u", "variant": "control", "metric": "up", "time": 1}',
+            "missing field 'value'",
+            "value",
+        ),
+        (
+            '{"unit_id": "u", "variant": "control", "metric": "up", "value": "high", "time": 1}',
+            "bad value",
+            "value",
+        ),
+        (
+            '{"unit_id": "u", "variant": "control", "metric": "up", "value": 1, "time": "yesterday"}',
+            "bad time",
+            "time",
+        ),
     ],
 )
 def test_a_bad_record_names_file_line_and_field(tmp_path: Path, line: str, message: str, key: str) -> None:
