@@ -44,7 +44,9 @@ class Delivery:
 
 
 class SinkError(Exception):
-    pass
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -75,7 +77,7 @@ def post_json(
         except urllib.error.HTTPError as exc:
             last = f"HTTP {exc.code}"
             if exc.code != 429 and exc.code < 500:
-                raise SinkError(f"refused with {last}") from None
+                raise SinkError(f"refused with {last}", attempt) from None
             after = exc.headers.get("Retry-After") if exc.headers else None
             if after and after.strip().isdigit():
                 wait = min(retry.max_delay, float(after))
@@ -83,7 +85,7 @@ def post_json(
             last = type(exc).__name__ + (f": {exc.reason}" if isinstance(exc, urllib.error.URLError) else "")
         if attempt < retry.attempts:
             sleep(wait)
-    raise SinkError(f"gave up after {retry.attempts} attempt(s), last: {last}")
+    raise SinkError(f"gave up after {retry.attempts} attempt(s), last: {last}", retry.attempts)
 
 
 def _headers(kind: str) -> dict[str, str]:
@@ -123,7 +125,7 @@ def send_webhook(
     try:
         attempts = post_json(url, body, headers, retry, sleep)
     except SinkError as exc:
-        return Delivery(sink.label, "failed", retry.attempts, str(exc))
+        return Delivery(sink.label, "failed", exc.attempts, str(exc))
     return Delivery(sink.label, "sent", attempts)
 
 

@@ -222,8 +222,13 @@ Example:
     c = add_command(
         inner,
         "results",
-        """Per-variant n, mean or rate and 95% interval; the always-valid sequential decision;
-the fixed-n test once the planned sample is reached; the sample-ratio check; the recommendation.
+        """Results: per-variant figures, the sequential decision, the split check and a recommendation.
+
+Per variant: n, mean or rate, and a 95% interval. The running decision uses an always-valid
+sequential test (mSPRT), so looking every day does not make false winners; the fixed-n test
+(z-test with Newcombe's interval, or Welch's t-test) is shown once the planned sample is reached.
+A sample-ratio mismatch invalidates the result. Reads the imported outcomes, --outcomes files and,
+with --mlflow, the feedback logged on MLflow traces.
 
 Example:
   llmops-action experiment results rag-answer-v2 --outcomes more.csv --json""",
