@@ -103,14 +103,23 @@ def load_from_mlflow(tracking_uri: str, mlflow_experiment: str, experiment: str)
     from llmops_action.tracking import mlflow_env
 
     with mlflow_env():
-        mlflow.set_tracking_uri(tracking_uri)
-        exp = mlflow.get_experiment_by_name(mlflow_experiment)
+        client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+        exp = client.get_experiment_by_name(mlflow_experiment)
         if exp is None:
             return []
-        traces = mlflow.search_traces(
-            experiment_ids=[exp.experiment_id],
-            filter_string=f"tag.`{TAG_EXPERIMENT}` = '{experiment}'",
-            return_type="list",
-            include_spans=False,
-        )
+        query = f"tag.`{TAG_EXPERIMENT}` = '{experiment}'"
+        traces: list[Any] = []
+        token: str | None = None
+        while True:
+            page = client.search_traces(
+                locations=[exp.experiment_id],
+                filter_string=query,
+                include_spans=False,
+                max_results=500,
+                page_token=token,
+            )
+            traces.extend(page)
+            token = page.token
+            if not token:
+                break
     return outcomes_from_traces(list(traces), experiment)
