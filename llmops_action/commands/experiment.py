@@ -95,11 +95,21 @@ def _results(args: argparse.Namespace) -> int:
         from llmops_action.tracking import experiment_name, resolve_uri
 
         tracking = config.tracking_config
-        uri = resolve_uri(tracking, root / ".llmops" / "out")
+        uri = resolve_uri(tracking, Path(args.out))
         extra = load_from_mlflow(
             uri, args.mlflow_experiment or experiment_name(tracking, config.suite), e.name
         )
     r = results(e, gather(root, e, [Path(f) for f in args.outcomes], extra))
+    if args.log_mlflow:
+        from llmops_action.experiments.mlflow_outcomes import log_result
+        from llmops_action.tracking import experiment_name, resolve_uri
+
+        tracking = config.tracking_config
+        uri = resolve_uri(tracking, Path(args.out))
+        run_id = log_result(
+            r, uri, args.mlflow_experiment or experiment_name(tracking, config.suite), Path(args.out)
+        )
+        sys.stderr.write(f"logged to MLflow run {run_id}\n")
     if args.json:
         print(json.dumps(r.to_dict(), indent=2))
     else:
@@ -240,6 +250,12 @@ Example:
     c.add_argument("--mlflow", action="store_true", help="also read the outcomes logged as MLflow traces")
     c.add_argument(
         "--mlflow-experiment", help="the MLflow experiment the app logs traces to (default: tracking's)"
+    )
+    c.add_argument(
+        "--out", default=".llmops/out", help="folder holding the embedded MLflow store (default: %(default)s)"
+    )
+    c.add_argument(
+        "--log-mlflow", action="store_true", help="log the result as an MLflow run (metrics per variant)"
     )
     c.add_argument("--json", action="store_true", help="print JSON")
     c.add_argument(

@@ -5,8 +5,8 @@ for a metric is the mean of its records (a rate takes its latest record, so a th
 thumbs-up counts as down), and a unit seen in both variants is left out and counted.
 
 Decision, in this order:
-1. fewer than min_samples units in a variant: keep running, with the units still needed;
-2. the sample-ratio check fails: the result is invalid (assignment or logging is broken);
+1. the sample-ratio check fails: the result is invalid (assignment or logging is broken);
+2. fewer than min_samples units in a variant: keep running, with the units still needed;
 3. a guardrail regressed (its always-valid test crossed in the harmful direction by more than its
    tolerance): stop, no winner;
 4. the primary metric's always-valid test crossed its boundary: the better variant wins;
@@ -303,15 +303,16 @@ def analyse(
         warnings.append(f"{mixed} unit(s) appear in both variants and were left out: check the assignment")
     n = min(primary.arms["control"].n, primary.arms["treatment"].n)
     decision, recommended = "keep-running", None
-    if n < cfg.min_samples:
-        reasons.append(f"{n} of {cfg.min_samples} units per variant so far: keep running")
-    elif not srm.passed:
+    if not srm.passed:
+        # checked before the minimum sample: a broken assignment is worth knowing about at once
         decision = "invalid"
         reasons.append(
             f"sample-ratio mismatch: observed {srm.observed['control']}/{srm.observed['treatment']} against a "
             f"configured {srm.expected_share['control']:.0%}/{srm.expected_share['treatment']:.0%} split "
             f"(p = {srm.p_value:.2g}); the result is invalid until assignment or logging is fixed"
         )
+    elif n < cfg.min_samples:
+        reasons.append(f"{n} of {cfg.min_samples} units per variant so far: keep running")
     elif bad := [g.name for g in guards if g.regressed]:
         decision = "stop"
         reasons.append(f"guardrail(s) regressed: {', '.join(bad)}; do not ship the treatment")

@@ -16,9 +16,11 @@ mlflow is imported inside the functions: `import mlflow` costs seconds.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from llmops_action.core.experiment_analysis import ExperimentResult
     from llmops_action.core.experiment_config import ExperimentConfig
     from llmops_action.experiments.lifecycle import Experiment
     from llmops_action.experiments.outcomes import Outcome
@@ -123,3 +125,49 @@ def load_from_mlflow(tracking_uri: str, mlflow_experiment: str, experiment: str)
             if not token:
                 break
     return outcomes_from_traces(list(traces), experiment)
+
+
+def result_metrics(r: ExperimentResult) -> dict[str, float]:
+    """The figures an MLflow run of the result carries (pure): per variant, per metric, and the checks."""
+    out: dict[str, float] = {"units": float(r.units), "srm_p_value": r.srm.p_value}
+    for m in [r.primary, *r.guardrails]:
+        for variant, arm in m.arms.items():
+            out[f"{m.name}.{variant}.n"] = float(arm.n)
+            if arm.mean is not None:
+                out[f"{m.name}.{variant}.mean"] = arm.mean
+        if m.difference is not None:
+            out[f"{m.name}.difference"] = m.difference
+        if m.sequential is not None:
+            out[f"{m.name}.sequential_p_value"] = m.sequential.p_value
+        if m.fixed is not None:
+            out[f"{m.name}.fixed_p_value"] = m.fixed.p_value
+    return {k: v for k, v in out.items() if v == v}  # no NaN
+
+
+def log_result(r: ExperimentResult, tracking_uri: str, mlflow_experiment: str, out_dir: Path) -> str:
+    """One MLflow run per `experiment results --log-mlflow`, so the MLflow UI charts the experiment over time."""
+    import json
+
+    from llmops_action.tracking import client_for, ensure_experiment, mlflow_env
+
+    with mlflow_env():
+        client = client_for(tracking_uri)
+        exp_id = ensure_experiment(client, mlflow_experiment, tracking_uri, out_dir)
+        run = client.create_run(
+            exp_id,
+            run_name=f"experiment-{r.name}",
+            tags={
+                TAG_EXPERIMENT: r.name,
+                "llmops.kind": "experiment-result",
+                "llmops.decision": r.decision,
+                "llmops.winner": r.recommended_winner or "",
+            },
+        )
+        run_id = str(run.info.run_id)
+        for key, value in r.variants.items():
+            client.log_param(run_id, f"variant.{key}", value)
+        for key, value in result_metrics(r).items():
+            client.log_metric(run_id, key, value)
+        client.log_text(run_id, json.dumps(r.to_dict(), indent=2), "experiment_result.json")
+        client.set_terminated(run_id)
+    return run_id

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
+from llmops_action.cli import main
 from llmops_action.core.experiment_config import ExperimentConfig
 from llmops_action.experiments import Experiment, assign
 from llmops_action.experiments.mlflow_outcomes import (
@@ -28,10 +30,31 @@ CFG = ExperimentConfig.model_validate(
     }
 )
 
+CONFIG = """\
+datasets: [d.jsonl]
+provider: {type: outputs, path: o.jsonl}
+metrics: [{type: exact_match}]
+experiments:
+  - name: exp
+    variants: {control: {model: a}, treatment: {model: b}}
+    metric: {name: thumbs_up, type: rate}
+    min_samples: 10
+    planned_samples: 10
+"""
+
+
+def write_outcomes(folder: Path) -> Path:
+    path = folder / "more.csv"
+    rows = [
+        f"u{i},{'control' if i % 2 else 'treatment'},thumbs_up,{i % 2},{1_700_000_000 + i}" for i in range(3)
+    ]
+    path.write_text("unit_id,variant,metric,value,time\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
 
 @pytest.mark.slow
 def test_feedback_on_tagged_traces_round_trips_into_the_results(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import mlflow
 
@@ -68,4 +91,42 @@ def test_feedback_on_tagged_traces_round_trips_into_the_results(
     r = results(exp, outcomes)
     assert sum(a.n for a in r.primary.arms.values()) == 4 and r.decision == "keep-running"
     assert load_from_mlflow(uri, "no-such-experiment", "exp") == []
+
+    # the command reads the same traces
+    config = tmp_path / ".llmops.yml"
+    config.write_text(CONFIG, encoding="utf-8")
+    assert (
+        main(
+            [
+                "experiment",
+                "results",
+                "exp",
+                "--config",
+                str(config),
+                "--mlflow",
+                "--mlflow-experiment",
+                "app",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert data["units"] == 4 and data["decision"] == "keep-running"
+    argv = [
+        "experiment",
+        "results",
+        "exp",
+        "--config",
+        str(config),
+        "--outcomes",
+        str(write_outcomes(tmp_path)),
+        "--log-mlflow",
+        "--mlflow-experiment",
+        "exp-results",
+    ]
+    assert main(argv) == 0
+    [run] = mlflow.search_runs(experiment_names=["exp-results"], output_format="list")
+    assert run.data.tags["llmops.decision"] == "keep-running" and run.data.params["variant.treatment"] == "b"
+    assert run.data.metrics["thumbs_up.control.n"] + run.data.metrics["thumbs_up.treatment.n"] == 3
     mlflow.set_tracking_uri(previous)
