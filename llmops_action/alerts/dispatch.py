@@ -129,3 +129,20 @@ def make_test_alert(repository: str | None) -> Alert:
         links={"repository": f"https://github.com/{repository}"} if repository else {},
         source="test",
     )
+
+
+def github_from_env(environ: Mapping[str, str]) -> Any:
+    """A client for the alert issue from GITHUB_TOKEN and GITHUB_REPOSITORY (as in Actions), else None."""
+    token, repo = environ.get("GITHUB_TOKEN"), environ.get("GITHUB_REPOSITORY")
+    if not token or not repo:
+        return None
+    from llmops_action.github import GitHubClient
+
+    throttle = environ.get("LLMOPS_GITHUB_THROTTLE", "true").lower() != "false"  # as the Action reads it
+    return GitHubClient(
+        token,
+        repo,
+        api_url=environ.get("GITHUB_API_URL") or "https://api.github.com",
+        seconds_between_requests=0.25 if throttle else None,
+        seconds_between_writes=1.0 if throttle else None,
+    )

@@ -18,22 +18,12 @@ def _setup(args: argparse.Namespace) -> tuple[Path, Any]:
     return Path(args.config).resolve().parent, load_config(args.config).alerts
 
 
-def _github_client() -> Any:
-    """The alert issue needs a token and a repository: GITHUB_TOKEN and GITHUB_REPOSITORY, as in Actions."""
-    token, repo = os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_REPOSITORY")
-    if not token or not repo:
-        return None
-    from llmops_action.github import GitHubClient
-
-    return GitHubClient(token, repo, api_url=os.environ.get("GITHUB_API_URL") or "https://api.github.com")
-
-
 def _test(args: argparse.Namespace) -> int:
-    from llmops_action.alerts.dispatch import Dispatcher, make_test_alert
+    from llmops_action.alerts.dispatch import Dispatcher, github_from_env, make_test_alert
 
     root, cfg = _setup(args)
     repo = os.environ.get("GITHUB_REPOSITORY")
-    client = _github_client()
+    client = github_from_env(os.environ)
     dispatcher = Dispatcher(cfg, root, os.environ, github=client, repository=repo)
     alert = make_test_alert(repo)
     deliveries = dispatcher.raise_alerts([alert], force=True)

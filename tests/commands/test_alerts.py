@@ -76,3 +76,29 @@ def test_ack_and_resolve_change_the_recorded_state(cfg: str, capsys: pytest.Capt
     assert main(["alerts", "list", "--config", cfg]) == 0
     assert capsys.readouterr().out.split()[:3] == ["resolved", "warning", "greet:anomaly:score"]
     assert main(["alerts", "ack", "nope", "--config", cfg]) == 2
+
+
+def test_alerts_test_opens_and_closes_a_test_issue_on_github(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.action_runner import REPO
+    from tests.support.github_server import FakeGitHub, GitHubServer
+
+    config = make_project(tmp_path)
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + "alerts:\n  sinks: [{type: github-issue, min_severity: critical}]\n",
+        encoding="utf-8",
+    )
+    fake = FakeGitHub(REPO)
+    with GitHubServer(fake) as server:
+        monkeypatch.setenv("GITHUB_TOKEN", "ghs_fake")
+        monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+        monkeypatch.setenv("GITHUB_API_URL", server.url)
+        monkeypatch.setenv("LLMOPS_GITHUB_THROTTLE", "false")
+        code = main(["alerts", "test", "--config", str(config)])
+    out = capsys.readouterr().out
+    assert code == 0 and "github-issue: sent (issue created:" in out
+    [issue] = fake.issues.values()
+    assert issue["title"] == "llmops-action test alert" and issue["state"] == "closed"
+    assert "llmops-action:alert key=llmops:test" in issue["body"]

@@ -124,3 +124,46 @@ def test_list_shows_state_and_split(cfg: str, capsys: pytest.CaptureFixture[str]
         "treatment": "greet@1.1.0",
         "split": None,
     }
+
+
+def test_notify_sends_an_srm_alert_once_while_it_stays_open(
+    cfg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.alert_receiver import AlertReceiver
+
+    config = Path(cfg)
+    config.write_text(
+        config.read_text(encoding="utf-8") + "alerts:\n  sinks: [{type: webhook, url_env: TEST_HOOK}]\n",
+        encoding="utf-8",
+    )
+    run(capsys, "experiment", "start", "greet-v2", "--config", cfg)
+    path = feedback(cfg, tmp_path / "fb.jsonl", 2000, 0.5, 0.5)
+    # drop a third of the treatment's units: the split no longer matches the configured 50/50
+    records = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    kept = [
+        r for r in records if not (r["variant"] == "treatment" and int(r["unit_id"].split("-")[1]) % 3 == 0)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    with AlertReceiver() as rx:
+        monkeypatch.setenv("TEST_HOOK", rx.url)
+        for _ in range(2):
+            code, out, err = run(
+                capsys,
+                "experiment",
+                "results",
+                "greet-v2",
+                "--config",
+                cfg,
+                "--outcomes",
+                str(path),
+                "--notify",
+            )
+            assert code == 0 and "decision: invalid" in out and "FAIL" in out
+    (got,) = rx.requests
+    alert = json.loads(got.body)["alert"]
+    assert (alert["type"], alert["severity"], alert["dedupe_key"]) == (
+        "experiment",
+        "critical",
+        "experiment:greet-v2:srm",
+    )
+    assert "alert webhook: skipped: already open" in err
