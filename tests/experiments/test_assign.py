@@ -98,3 +98,9 @@ def test_only_a_running_experiment_splits_traffic() -> None:
 def test_the_vector_file_is_packaged() -> None:
     assert (Path(REPO) / "llmops_action" / "experiments" / "assignment_vectors.json").is_file()
     assert "experiments/assignment_vectors.json" in (REPO / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_assignment_imports_nothing_heavy_into_the_apps_request_path() -> None:
+    code = "import sys, llmops_action.experiments\nprint([m for m in ('numpy', 'mlflow', 'jinja2') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "[]"
