@@ -212,14 +212,11 @@ def schedule_flow(ctx: Context) -> int:
     )
     review_outputs(ctx, review)
     code = exit_code(review.families, review.verdict, ctx.inputs.fail_on)
-    if client is None:
-        return code
-    for alert in review.alerts:
-        if alert.open:
-            issue = client.upsert_issue(alert.marker, alert.title, alert.body)
-            ctx.console.warning(f"Alert issue {issue.action}: {issue.url}", title="llmops-action")
-        else:
-            client.close_issue(alert.marker, alert.body)
+    from llmops_action.alerts.schedule import notify_schedule  # issue 15: alerts route through the sinks
+
+    assert review.comparison is not None
+    failing = [f for f in ctx.inputs.fail_on if review.families.get(f) == "fail"]
+    notify_schedule(ctx, client, review.comparison, failing, default, ctx.out_dir / "comment.md")
     return code
 
 

@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "drift",
     "merge",
     "history",
+    "experiment",
+    "alerts",
     "serve",
     "worker",
 )

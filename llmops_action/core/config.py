@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from llmops_action.core.alert_config import AlertsConfig
+from llmops_action.core.experiment_config import Experiments
 from llmops_action.core.yamlpos import Located, format_path, load_yaml
 from llmops_action.errors import UserInputError
 
@@ -248,6 +250,8 @@ class LlmopsConfig(_Strict):
         pattern=r"^\s*\S+(\s+\S+){4}\s*$",
         description="Cron expression (5 fields, UTC): the bot's continuous evaluation of the default branch.",
     )
+    experiments: Experiments = Field(default_factory=list, description="A/B tests on live traffic.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @field_validator("tracking", mode="after")
     @classmethod
