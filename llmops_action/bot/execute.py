@@ -196,7 +196,7 @@ class Executor:
         )
 
     def _complete_checks(self, job: Job, checks: CheckRuns, outcome: ReviewOutcome) -> None:
-        from llmops_action.action_flows import describe
+        from llmops_action.core.statuses import describe
 
         accepted = self.state.get(accept_key(job.repo, job.pr, job.head_sha))
         for fam in FAMILIES:
@@ -221,7 +221,7 @@ class Executor:
             self.state.delete(key)
 
     def _alert(self, job: Job, client: GitHubClient, outcome: ReviewOutcome) -> None:
-        from llmops_action.action_flows import alert_marker
+        from llmops_action.review import alert_marker
 
         marker = alert_marker(outcome.suite or "default")
         failing = [f for f in ("quality", "regression") if outcome.families.get(f) == "fail"]
