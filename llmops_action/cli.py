@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "drift",
     "merge",
     "history",
+    "selftest",
 )
 
 
