@@ -240,29 +240,29 @@ def canary_findings(
 def gross_advice(row: MutationRow, config: LlmopsConfig, control: RunResult) -> str:
     """Which gate would have caught this gross mutation: the metric it moved most, as a concrete snippet."""
     blocking = any(c.blocking for c in row.gates)
-    candidates = [
-        (d, m) for m, d in row.mean_delta.items() if d is not None and d < 0 and m in control.aggregates
-    ]
+    lead = "no gate is blocking" if not blocking else "no blocking gate failed"
+    # ties go to the aggregate `score`, the metric a reader expects a gate on
+    candidates = sorted(
+        (d, m != SCORE, m)
+        for m, d in row.mean_delta.items()
+        if d is not None and d < 0 and m in control.aggregates
+    )
     if not candidates:
         return (
-            f"`{row.mutation}` moved no metric down: add a metric that an answer like this fails "
-            "(keyword_recall, a judge criterion such as answer_relevance) and gate it."
+            f"`{row.mutation}` passed every blocking gate ({lead}) and moved no metric down: add a metric that "
+            "an answer like this fails (keyword_recall, a judge criterion such as answer_relevance) and gate it."
         )
-    drop, metric = min(candidates)
-    base = control.aggregates.get(metric)
-    floor = max(0.0, math.floor(((base or 0.0) + drop / 2) * 20) / 20) if base is not None else None
-    absolute = (
-        f"{{metric: {metric}, min: {floor:g}}}" if floor is not None else f"{{metric: {metric}, min: ...}}"
-    )
-    regression = (
-        "set `gates.regression.blocking: true`"
-        if not config.gates.regression.blocking and metric in config.gates.regression.metrics
-        else f"add `{metric}` to `gates.regression.metrics`"
-    )
-    lead = "no gate is blocking" if not blocking else "no blocking gate failed"
+    drop, _, metric = candidates[0]
+    base = control.aggregates.get(metric) or 0.0
+    floor = max(0.0, math.floor((base + drop / 2) * 20) / 20)
+    reg = config.gates.regression
+    if not reg.blocking and metric in reg.metrics:
+        regression = f"set `gates.regression.blocking: true` (regression/{metric} saw {drop:+.2f})"
+    else:
+        regression = f"add `{metric}` to `gates.regression.metrics`"
     return (
         f"`{row.mutation}` passed every blocking gate ({lead}); it lowered `{metric}` by {-drop:.2f} on average: "
-        f"add `{absolute}` to `gates.absolute`, or {regression}."
+        f"add `{{metric: {metric}, min: {floor:g}}}` to `gates.absolute`, or {regression}."
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llmops_action.core.documents import write_atomic
+from llmops_action.core.report import escape
 from llmops_action.core.report.render import _env, _squeeze_blank_lines
 from llmops_action.core.selftest import SelftestReport
 
@@ -28,7 +29,21 @@ def _view(r: SelftestReport) -> dict[str, Any]:
         row.mutation: [c.gate for c in row.gates if not c.blocking and c.outcome == "flagged"]
         for row in r.rows
     }
-    return {"gates": gates, "metrics": metrics, "cells": cells, "side": side, "icon": ICON}
+    return {
+        "gates": gates,
+        "metrics": metrics,
+        "cells": cells,
+        "side": side,
+        "icon": ICON,
+        "errors": [message(e) for e in r.errors],
+        "warnings": [message(w) for w in r.warnings],
+    }
+
+
+def message(text: str) -> str:
+    """Our own sentences (mutation, metric, gate and judge names from the base's config): code spans kept,
+    HTML and mentions neutralised all the same."""
+    return escape.neutralize_mentions(escape.escape_html(escape.clean(text, 2000))).replace("\n", " ")
 
 
 def render_selftest(report: SelftestReport) -> str:

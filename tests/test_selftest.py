@@ -1,0 +1,121 @@
+"""`llmops-action selftest` end to end: real workspaces, the python provider, the local Gemini server as judge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmops_action.cli import main
+from llmops_action.core.mutations import GROSS
+from llmops_action.core.selftest import SelftestReport
+from llmops_action.evaluate import evaluate
+from llmops_action.selftest import run_selftest
+from llmops_action.workspace import load_workspace
+from tests.support.gemini_server import GeminiServer
+from tests.support.grounded_workspace import FAITHFULNESS, LEXICAL, make_grounded_workspace
+from tests.support.judges import gemini_handler
+
+
+def _selftest(root: Path, **kwargs: Any) -> SelftestReport:
+    ws = load_workspace(root / ".llmops.yml")
+    source = evaluate(ws, **kwargs)
+    return run_selftest(ws, source, source_label="a fresh eval", **kwargs)
+
+
+def _row(report: SelftestReport, name: str) -> Any:
+    return next(r for r in report.rows if r.mutation == name)
+
+
+def test_lexical_metrics_miss_hallucinate_and_say_so(tmp_path: Path) -> None:
+    report = _selftest(make_grounded_workspace(tmp_path, metrics=LEXICAL))
+
+    assert report.exit_code == 0
+    for name in (*GROSS, "truncate", "injection_compliance", "pii_leak"):
+        assert _row(report, name).caught, name
+    hallucinate = _row(report, "hallucinate")
+    assert not hallucinate.caught
+    cell = next(c for c in hallucinate.gates if c.gate == "regression/score")
+    assert cell.outcome in ("missed", "flagged") and -0.05 < cell.delta < 0
+    assert hallucinate.moved["rouge_l"] == 1.0 and hallucinate.moved["keyword_recall"] == 0.0
+    assert any(w.startswith("`hallucinate`") for w in report.warnings)
+    assert report.skipped["language"].startswith("the config states no language")
+
+
+@pytest.mark.slow
+def test_the_judge_catches_hallucinate_and_a_second_run_costs_no_judge_call(tmp_path: Path) -> None:
+    with GeminiServer(gemini_handler()) as server:
+        root = make_grounded_workspace(
+            tmp_path,
+            metrics=[*LEXICAL, FAITHFULNESS],
+            judge={"base_url": server.url},
+            gates={"regression": {"metrics": ["score", "faithfulness"]}},
+        )
+        report = _selftest(root, api_key="test-key")
+        calls = len(server.judge_requests())
+        again = _selftest(root, api_key="test-key")
+
+        assert len(server.judge_requests()) == calls  # every judgement came from the cache
+    hallucinate = _row(report, "hallucinate")
+    assert hallucinate.caught and "regression/faithfulness" in hallucinate.caught_by
+    assert hallucinate.moved["faithfulness"] == 1.0
+    assert not report.manipulable_judges  # the grounded judge ignores the canaries' payloads
+    assert {c.canary for c in report.canaries} == {"canary_instruction", "canary_verdict"}
+    assert all(c.cases == 8 and c.rose == 0 and c.manipulation_detected == 8 for c in report.canaries)
+    assert again.model_dump() == report.model_dump()
+
+
+def test_a_config_without_a_blocking_gate_exits_1_and_says_which_gate_to_add(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_grounded_workspace(tmp_path, metrics=LEXICAL, gates={"regression": {"blocking": False}})
+    out = tmp_path / "st"
+
+    code = main(["selftest", "--config", str(root / ".llmops.yml"), "--out", str(out)])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "`empty` passed every blocking gate (no gate is blocking)" in err
+    assert "gates.absolute" in err and "gates.regression.blocking: true" in err
+    data = json.loads((out / "selftest.json").read_text(encoding="utf-8"))
+    assert data["kind"] == "llmops.selftest" and data["exit_code"] == 1
+    assert {r["mutation"] for r in data["rows"] if r["gross"] and not r["caught"]} == set(GROSS)
+    md = (out / "selftest.md").read_text(encoding="utf-8")
+    assert md.startswith("## Self-test: tiny\n\n**FAIL**")
+
+
+def test_a_stored_results_file_is_the_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_grounded_workspace(tmp_path, metrics=LEXICAL)
+    evaluate(load_workspace(root / ".llmops.yml"), out_dir=tmp_path / "run")
+
+    code = main(
+        ["selftest", "--config", str(root / ".llmops.yml"), "--results", str(tmp_path / "run" / "results.json"),
+         "--out", str(tmp_path / "st"), "--mutation", "empty", "--mutation", "hallucinate"]
+    )  # fmt: skip
+
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| `empty` (gross) | yes | ✅ -1.000 |" in printed
+    assert "| `hallucinate` | **no** |" in printed
+    assert "the results file" in printed
+
+
+def test_an_unknown_mutation_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_grounded_workspace(tmp_path, metrics=LEXICAL)
+
+    code = main(["selftest", "--config", str(root / ".llmops.yml"), "--mutation", "explode"])
+
+    assert code == 2
+    assert "unknown mutation 'explode'" in capsys.readouterr().err
+
+
+def test_the_language_mutation_runs_when_the_config_states_the_language(tmp_path: Path) -> None:
+    root = make_grounded_workspace(tmp_path, metrics=LEXICAL, selftest={"language": "en"})
+    ws = load_workspace(root / ".llmops.yml")
+
+    report = run_selftest(ws, evaluate(ws), source_label="eval", mutations=["language"])
+
+    assert _row(report, "language").caught
+    assert "language" not in report.skipped
