@@ -73,11 +73,12 @@ def _each(fn: Callable[[SourceCase], str]) -> Callable[[Sequence[SourceCase], st
 def truncate(text: str, share: float = TRUNCATE_SHARE) -> str:
     """The first `share` of the characters, cut back to a word boundary (at least one word)."""
     cut = int(len(text) * share)
+    inside_word = 0 < cut < len(text) and not text[cut].isspace() and not text[cut - 1].isspace()
     head = text[:cut]
-    if cut < len(text) and head and not text[cut].isspace() and " " in head.strip():
-        head = head[: head.rstrip().rfind(" ")]
-    head = head.rstrip()
-    return head or (text.split()[0] if text.split() else "")
+    if inside_word:
+        space = head.rfind(" ")
+        head = head[:space] if space > 0 else text.split()[0]
+    return head.rstrip() or (text.split()[0] if text.split() else "")
 
 
 def hallucinate(text: str) -> str:
