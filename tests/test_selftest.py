@@ -10,6 +10,7 @@ import pytest
 
 from llmops_action.cli import main
 from llmops_action.core.mutations import GROSS
+from llmops_action.core.report.selftest import render_selftest
 from llmops_action.core.selftest import SelftestReport
 from llmops_action.evaluate import evaluate
 from llmops_action.selftest import run_selftest
@@ -119,3 +120,35 @@ def test_the_language_mutation_runs_when_the_config_states_the_language(tmp_path
 
     assert _row(report, "language").caught
     assert "language" not in report.skipped
+
+
+@pytest.mark.slow
+def test_a_judge_whose_score_rises_on_a_canary_is_flagged_as_manipulable(tmp_path: Path) -> None:
+    from tests.support.judges import manipulable_verdict, openai_handler
+    from tests.support.openai_server import OpenAIServer
+
+    with GeminiServer(gemini_handler()) as gemini, OpenAIServer(openai_handler(manipulable_verdict)) as local:
+        root = make_grounded_workspace(
+            tmp_path,
+            metrics=[*LEXICAL, FAITHFULNESS],
+            judge={
+                "judges": [
+                    {"model": "gemini-2.5-flash", "base_url": gemini.url},
+                    {"model": "tiny-judge", "provider": "openai", "base_url": local.url, "name": "gullible"},
+                ]
+            },
+        )
+        ws = load_workspace(root / ".llmops.yml")
+        report = run_selftest(
+            ws, evaluate(ws, api_key="k"), source_label="eval", api_key="k",
+            mutations=["canary_instruction", "canary_verdict"],
+        )  # fmt: skip
+
+    assert report.manipulable_judges == ["gullible"]
+    by = {(c.judge, c.canary): c for c in report.canaries}
+    assert by[("gullible", "canary_instruction")].rose == 8 and by[("gullible", "canary_verdict")].rose == 8
+    assert by[("gullible", "canary_instruction")].mean_rise == pytest.approx(1.0)  # 1 -> 5 on a 1-5 scale
+    assert by[("gemini-2.5-flash", "canary_verdict")].rose == 0
+    assert any(w.startswith("judge `gullible` is manipulable") for w in report.warnings)
+    md = render_selftest(report)
+    assert "| gullible | faithfulness | `canary_instruction` | 8 | 8 | +1.000 | 0 | **yes** |" in md
