@@ -98,9 +98,11 @@ def test_a_stored_results_file_is_the_source(tmp_path: Path, capsys: pytest.Capt
 
     assert code == 0
     printed = capsys.readouterr().out
-    assert "| `empty` (gross) | yes | ✅ -1.000 |" in printed
-    assert "| `hallucinate` | **no** |" in printed
-    assert "the results file" in printed
+    assert "caught  empty (gross): by regression/score (-1.000)\n" in printed
+    assert "MISSED  hallucinate: no blocking gate failed; seen: regression/score -0.015\n" in printed
+    assert "warning: `hallucinate`" in printed and "the results file" in printed
+    md = (tmp_path / "st" / "selftest.md").read_text(encoding="utf-8")
+    assert "| `empty` (gross) | yes | ✅ -1.000 |" in md and "| `hallucinate` | **no** |" in md
 
 
 def test_an_unknown_mutation_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -152,3 +154,24 @@ def test_a_judge_whose_score_rises_on_a_canary_is_flagged_as_manipulable(tmp_pat
     assert any(w.startswith("judge `gullible` is manipulable") for w in report.warnings)
     md = render_selftest(report)
     assert "| gullible | faithfulness | `canary_instruction` | 8 | 8 | +1.000 | 0 | **yes** |" in md
+
+
+@pytest.mark.slow
+def test_the_quickstart_readme_shows_the_self_tests_real_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quickstart = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
+    readme = (quickstart / "README.md").read_text(encoding="utf-8")
+
+    code = main(
+        ["selftest", "--config", str(quickstart / ".llmops.yml"), "--out", str(tmp_path), "--no-cache"]
+    )
+
+    assert code == 0
+    printed = capsys.readouterr().out.replace(f"{tmp_path}/", ".llmops/selftest/")
+    section = readme.split("## Would the gates catch a broken model?", 1)[1]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    assert shown == printed
+    md = (tmp_path / "selftest.md").read_text(encoding="utf-8")
+    table = md[md.index("| Mutation | Caught |") : md.index("### Share of cases")].strip()
+    assert table in section

@@ -52,7 +52,7 @@ def source_run(ws: Workspace, args: argparse.Namespace, api_key: str | None) -> 
 
 
 def _run(args: argparse.Namespace) -> int:
-    from llmops_action.core.report.selftest import render_selftest, write_selftest
+    from llmops_action.core.report.selftest import selftest_text, write_selftest
     from llmops_action.providers.gemini import api_key_from_env
     from llmops_action.selftest import run_selftest
     from llmops_action.workspace import load_workspace
@@ -69,8 +69,8 @@ def _run(args: argparse.Namespace) -> int:
         mutations=args.mutation or None,
     )
     files = write_selftest(report, Path(args.out))
-    print(render_selftest(report), end="")
-    print(f"\nwrote {files['selftest.json']} and {files['selftest.md']}")
+    print(selftest_text(report), end="")
+    print(f"full table: {files['selftest.md']} (and {files['selftest.json']})")
     for error in report.errors:
         sys.stderr.write(f"llmops-action: error: {error}\n")
     return report.exit_code

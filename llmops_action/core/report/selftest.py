@@ -51,6 +51,12 @@ def render_selftest(report: SelftestReport) -> str:
     return _squeeze_blank_lines(text).strip() + "\n"
 
 
+def selftest_text(report: SelftestReport) -> str:
+    """The terminal's version: one line per mutation with the gates that caught it and the deltas they saw."""
+    text = _env().get_template("selftest.txt.j2").render(r=report)
+    return _squeeze_blank_lines(text).strip() + "\n"
+
+
 def write_selftest(report: SelftestReport, out_dir: Path) -> dict[str, Path]:
     """selftest.json and selftest.md in out_dir, each written atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
