@@ -64,3 +64,15 @@ def test_bad_panels_are_errors_with_their_line(judge: str, message: str, line: i
 def test_selftest_section() -> None:
     cfg = parse_config(HEAD + "selftest: {language: en, mutations: [empty, hallucinate]}\n")
     assert cfg.selftest.language == "en" and cfg.selftest.mutations == ["empty", "hallucinate"]
+
+
+def test_the_readmes_panel_example_loads() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(judge:\n  combine:.*?)```", readme, re.S)
+    assert block, "README.md lost its judge panel example"
+    cfg = parse_config(HEAD + block.group(1))
+    assert [j.label for j in cfg.judge.panel] == ["gemini-2.5-flash", "gemini-2.5-pro", "ollama"]
+    assert cfg.judge.min_judges == 2
