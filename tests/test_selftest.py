@@ -175,3 +175,43 @@ def test_the_quickstart_readme_shows_the_self_tests_real_output(
     md = (tmp_path / "selftest.md").read_text(encoding="utf-8")
     table = md[md.index("| Mutation | Caught |") : md.index("### Share of cases")].strip()
     assert table in section
+
+
+def test_the_bases_stored_baseline_is_the_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from tests.support.gitrepo import init_repo
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    repo = init_repo(tmp_path / "repo")
+    make_grounded_workspace(
+        repo.path, metrics=LEXICAL, baseline={"store": "dir", "path": ".llmops/baselines"}
+    )
+    repo.write(".gitignore", ".llmops/\n")
+    sha = repo.commit("project")
+    config = str(repo.path / ".llmops.yml")
+    assert (
+        main(["baseline", "save", "--config", config, "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    )
+
+    code = main(
+        [
+            "selftest",
+            "--config",
+            config,
+            "--base-ref",
+            sha,
+            "--out",
+            str(tmp_path / "st"),
+            "--mutation",
+            "empty",
+        ]
+    )
+
+    assert code == 0
+    assert f"cases from the stored baseline of {sha}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as both:  # one source at a time
+        main(["selftest", "--config", config, "--base-ref", sha, "--results", "x.json"])
+    assert both.value.code == 2
