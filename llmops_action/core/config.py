@@ -342,6 +342,9 @@ class LlmopsConfig(_Strict):
             include={"suite", "prompts", "datasets", "provider", "judge", "metrics"},
             by_alias=True,
         )
+        if not self.judge.judges:  # the panel keys (issue 14) leave a one-judge config's hash as it was
+            for key in ("judges", "combine", "min_judges"):
+                relevant["judge"].pop(key, None)
         blob = json.dumps(relevant, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

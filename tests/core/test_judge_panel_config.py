@@ -76,3 +76,19 @@ def test_the_readmes_panel_example_loads() -> None:
     cfg = parse_config(HEAD + block.group(1))
     assert [j.label for j in cfg.judge.panel] == ["gemini-2.5-flash", "gemini-2.5-pro", "ollama"]
     assert cfg.judge.min_judges == 2
+
+
+def test_a_one_judge_configs_hash_has_no_panel_keys_so_stored_baselines_still_match() -> None:
+    import hashlib
+    import json
+
+    cfg = parse_config(HEAD)
+    before_issue_14 = cfg.model_dump(
+        mode="json", include={"suite", "prompts", "datasets", "provider", "judge", "metrics"}, by_alias=True
+    )
+    for key in ("judges", "combine", "min_judges"):
+        del before_issue_14["judge"][key]
+    blob = json.dumps(before_issue_14, sort_keys=True, separators=(",", ":"))
+    assert cfg.config_hash() == hashlib.sha256(blob.encode()).hexdigest()[:16]
+    panel = parse_config(HEAD + "judge: {judges: [{model: a}, {model: b}]}\n")
+    assert panel.config_hash() != cfg.config_hash()
