@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from llmops_action.core.compare import compare
+from llmops_action.core.config import AbsoluteGate, GatesConfig
+from llmops_action.core.gates import absolute_gates
 from llmops_action.core.report.render import render_comment
 from llmops_action.core.results import RunResult
 from llmops_action.evaluate import evaluate
@@ -120,6 +122,9 @@ def test_agreement_reaches_results_the_comment_and_mlflow(tmp_path: Path, server
     assert "### Judge agreement" in comment
     assert "| faithfulness | gemini-2.5-flash, local |" in comment
     assert "| g03 | gemini-2.5-flash 5, local 2 |" in comment
+    gates = GatesConfig(absolute=[AbsoluteGate(metric="faithfulness.judge_alpha", min=0.5)])
+    [gate] = absolute_gates(gates, run.aggregates, run.metrics)  # agreement can be gated like any aggregate
+    assert gate.status == "fail" and gate.value == pytest.approx(expected)
 
 
 def test_a_panel_without_any_credentials_is_skipped_like_a_lone_judge(tmp_path: Path) -> None:
@@ -132,3 +137,15 @@ def test_a_panel_without_any_credentials_is_skipped_like_a_lone_judge(tmp_path: 
     )
     run = evaluate(load_workspace(root / ".llmops.yml"), env={})
     assert run.metrics["faithfulness"].skipped == "no judge credentials"
+
+
+def test_each_judge_answers_once_and_only_its_errors_are_asked_again(tmp_path: Path, servers: Any) -> None:
+    gemini, local = servers
+    _panel_run(tmp_path, gemini, local, min_judges=1)
+    first = (len(gemini.judge_requests()), len(local.judge_requests()))
+
+    _panel_run(tmp_path, gemini, local, min_judges=1)
+
+    assert len(gemini.judge_requests()) == first[0]  # every Gemini verdict came from its cache
+    again = local.judge_requests()[first[1] :]
+    assert again and all(DOWN_ON in openai_server.request_text(r.body) for r in again)  # errors are never cached
