@@ -148,4 +148,6 @@ def test_each_judge_answers_once_and_only_its_errors_are_asked_again(tmp_path: P
 
     assert len(gemini.judge_requests()) == first[0]  # every Gemini verdict came from its cache
     again = local.judge_requests()[first[1] :]
-    assert again and all(DOWN_ON in openai_server.request_text(r.body) for r in again)  # errors are never cached
+    assert again and all(
+        DOWN_ON in openai_server.request_text(r.body) for r in again
+    )  # errors are never cached
