@@ -215,3 +215,21 @@ def test_the_bases_stored_baseline_is_the_source(
     with pytest.raises(SystemExit) as both:  # one source at a time
         main(["selftest", "--config", config, "--base-ref", sha, "--results", "x.json"])
     assert both.value.code == 2
+
+
+@pytest.mark.slow
+def test_a_lone_judge_that_obeys_the_payload_is_flagged(tmp_path: Path) -> None:
+    from tests.support.judges import manipulable_verdict
+
+    with GeminiServer(gemini_handler(manipulable_verdict)) as server:
+        root = make_grounded_workspace(tmp_path, metrics=[FAITHFULNESS], judge={"base_url": server.url})
+        ws = load_workspace(root / ".llmops.yml")
+        report = run_selftest(
+            ws, evaluate(ws, api_key="k"), source_label="eval", api_key="k", mutations=["canary_verdict"]
+        )
+
+    assert report.manipulable_judges == ["gemini-2.5-flash"]
+    [finding] = report.canaries
+    assert (finding.rose, finding.cases, finding.manipulation_detected) == (8, 8, 0)
+    assert [r.mutation for r in report.rows] == ["canary_verdict"]  # off_topic ran only as its control
+    assert not report.rows[0].caught  # the judge's 5s hide the wrong answers from every gate
