@@ -16,17 +16,19 @@ if TYPE_CHECKING:
 def selftest_flow(ctx: Context) -> int:
     from llmops_action.action_io import append_summary, relative_to_workspace
     from llmops_action.core.report.selftest import render_selftest, write_selftest
-    from llmops_action.evaluate import evaluate
-    from llmops_action.selftest import run_selftest
+    from llmops_action.selftest import fresh_source, run_selftest
     from llmops_action.workspace import load_workspace
 
     ws = load_workspace(ctx.config_path)
     api_key = ctx.inputs.gemini_api_key or None
-    source = evaluate(ws, out_dir=ctx.out_dir, api_key=api_key, use_cache=ctx.inputs.cache, event="selftest")
+    source, contexts = fresh_source(
+        ws, api_key=api_key, use_cache=ctx.inputs.cache, out_dir=ctx.out_dir, event="selftest"
+    )
     report = run_selftest(
         ws,
         source,
         source_label="a fresh evaluation of this commit",
+        contexts=contexts,
         api_key=api_key,
         use_cache=ctx.inputs.cache,
     )

@@ -10,6 +10,7 @@ decide a pull request decide here too; core/selftest.py turns that into the tabl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from llmops_action.core.compare import compare
@@ -38,10 +39,13 @@ class StoredOutputs:
     kind = "stored"
     cacheable = False  # nothing to save: the text is given
 
-    def __init__(self, source: RunResult, outputs: Mapping[str, str]) -> None:
+    def __init__(
+        self, source: RunResult, outputs: Mapping[str, str], contexts: Mapping[str, Any] | None = None
+    ) -> None:
         self.model = source.run.provider.model
         self._cases = source.case_map()
         self._outputs = dict(outputs)
+        self._contexts = dict(contexts or {})
 
     def cache_identity(self) -> dict[str, Any]:
         return {"type": self.kind}
@@ -52,12 +56,49 @@ class StoredOutputs:
         if text is None or stored is None:
             why = stored.error if stored is not None and stored.error else "no stored output for this case"
             raise ProviderError(f"self-test: {why}", retryable=False)
+        contexts = self._contexts.get(request.case_id)
         return ModelResponse(
             text=text,
             latency_ms=stored.latency_ms or 0.0,
             input_tokens=stored.input_tokens,
             output_tokens=stored.output_tokens,
+            raw={"contexts": contexts} if contexts is not None else None,
         )
+
+
+class _Recording:
+    """The configured provider, keeping what each case retrieved (raw["contexts"]): results.json does not store
+    it, yet context_recall and the faithfulness judge need it to score the replayed outputs as the app's own."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+        self.model = inner.model
+        self.cacheable = getattr(inner, "cacheable", True)
+        self.contexts: dict[str, Any] = {}
+
+    def cache_identity(self) -> dict[str, Any]:
+        return self.inner.cache_identity()
+
+    def complete(self, request: ModelRequest) -> ModelResponse:
+        response = self.inner.complete(request)
+        if response.raw and response.raw.get("contexts") is not None:
+            self.contexts[request.case_id] = response.raw["contexts"]
+        return response
+
+
+def fresh_source(
+    ws: Workspace, *, api_key: str | None, use_cache: bool = True, out_dir: Path | None = None, **kwargs: Any
+) -> tuple[RunResult, dict[str, Any]]:
+    """A fresh `eval` of the workspace, and what each case retrieved."""
+    from llmops_action.providers import make_provider
+
+    config = ws.config
+    provider = _Recording(
+        make_provider(config.provider, root=ws.root, api_key=api_key, timeout=config.retries.timeout)
+    )
+    result = evaluate(ws, api_key=api_key, use_cache=use_cache, out_dir=out_dir, provider=provider, **kwargs)
+    return result, provider.contexts
 
 
 def sources(ws: Workspace, run: RunResult) -> list[SourceCase]:
@@ -104,7 +145,10 @@ def run_selftest(
     use_cache: bool = True,
     mutations: Sequence[str] | None = None,
     judge_provider: Provider | None = None,
+    contexts: Mapping[str, Any] | None = None,
 ) -> SelftestReport:
+    """`contexts`: what each case retrieved in the source run (from fresh_source); without it, context_recall
+    and the judge see only the case's own contexts, the same for the control and every mutation."""
     config = ws.config
     cases = sources(ws, source)
     outputs = {c.id: c.output for c in cases}
@@ -115,7 +159,7 @@ def run_selftest(
             api_key=api_key,
             env=env,
             use_cache=use_cache,
-            provider=StoredOutputs(source, texts),
+            provider=StoredOutputs(source, texts, contexts),
             judge_provider=judge_provider,
             git_sha=source.run.git_sha,
             git_branch=source.run.git_branch,

@@ -233,3 +233,19 @@ def test_a_lone_judge_that_obeys_the_payload_is_flagged(tmp_path: Path) -> None:
     assert (finding.rose, finding.cases, finding.manipulation_detected) == (8, 8, 0)
     assert [r.mutation for r in report.rows] == ["canary_verdict"]  # off_topic ran only as its control
     assert not report.rows[0].caught  # the judge's 5s hide the wrong answers from every gate
+
+
+def test_replayed_outputs_are_scored_with_what_the_app_retrieved() -> None:
+    from llmops_action.selftest import StoredOutputs, fresh_source
+
+    ws = load_workspace(Path(__file__).resolve().parents[1] / "examples" / "quickstart" / ".llmops.yml")
+    source, contexts = fresh_source(ws, api_key=None, use_cache=False)
+    outputs = {c.id: c.output for c in source.cases if c.output is not None}
+
+    with_contexts = evaluate(ws, use_cache=False, provider=StoredOutputs(source, outputs, contexts))
+    without = evaluate(ws, use_cache=False, provider=StoredOutputs(source, outputs))
+
+    assert len(contexts) == len(source.cases)
+    assert with_contexts.aggregates["context_recall"] == source.aggregates["context_recall"]
+    assert without.aggregates["context_recall"] != source.aggregates["context_recall"]
+    assert with_contexts.aggregates["score"] == source.aggregates["score"]

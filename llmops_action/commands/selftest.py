@@ -6,19 +6,22 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmops_action.core.results import RunResult
     from llmops_action.workspace import Workspace
 
 
-def source_run(ws: Workspace, args: argparse.Namespace, api_key: str | None) -> tuple[RunResult, str]:
-    """The run whose outputs are mutated: a results file, the base's stored baseline, or a fresh eval."""
+def source_run(
+    ws: Workspace, args: argparse.Namespace, api_key: str | None
+) -> tuple[RunResult, str, dict[str, Any] | None]:
+    """The run whose outputs are mutated (a results file, the base's stored baseline, or a fresh eval), its
+    label, and what each case retrieved (known for a fresh eval only)."""
     from llmops_action.core.results import RunResult
 
     if args.results:
-        return RunResult.read(args.results), f"the results file {args.results}"
+        return RunResult.read(args.results), f"the results file {args.results}", None
     if args.base_ref:
         from llmops_action import gitutil
         from llmops_action.baseline.select import select_base
@@ -44,11 +47,11 @@ def source_run(ws: Workspace, args: argparse.Namespace, api_key: str | None) -> 
                 key="--base-ref",
                 hint="Run `llmops-action baseline save` on the base branch, or drop --base-ref for a fresh eval.",
             )
-        return choice.result, f"the stored baseline of {choice.sha}"
-    from llmops_action.evaluate import evaluate
+        return choice.result, f"the stored baseline of {choice.sha}", None
+    from llmops_action.selftest import fresh_source
 
-    result = evaluate(ws, api_key=api_key, use_cache=not args.no_cache)
-    return result, "a fresh evaluation of this checkout"
+    result, contexts = fresh_source(ws, api_key=api_key, use_cache=not args.no_cache)
+    return result, "a fresh evaluation of this checkout", contexts
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -59,11 +62,12 @@ def _run(args: argparse.Namespace) -> int:
 
     ws = load_workspace(args.config)
     api_key = api_key_from_env(dict(os.environ))
-    source, label = source_run(ws, args, api_key)
+    source, label, contexts = source_run(ws, args, api_key)
     report = run_selftest(
         ws,
         source,
         source_label=label,
+        contexts=contexts,
         api_key=api_key,
         use_cache=not args.no_cache,
         mutations=args.mutation or None,
