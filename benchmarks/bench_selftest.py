@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from llmops_action.evaluate import evaluate  # noqa: E402
-from llmops_action.selftest import run_selftest  # noqa: E402
+from llmops_action.selftest import fresh_source, run_selftest  # noqa: E402
 from llmops_action.workspace import load_workspace  # noqa: E402
 from tests.support.gemini_server import GeminiServer  # noqa: E402
 from tests.support.grounded_workspace import FAITHFULNESS, LEXICAL, make_grounded_workspace  # noqa: E402
@@ -34,8 +34,8 @@ def _rows(report) -> str:  # type: ignore[no-untyped-def]
 def quickstart() -> None:
     ws = load_workspace(REPO / "examples" / "quickstart" / ".llmops.yml")
     start = time.perf_counter()
-    source = evaluate(ws, use_cache=False)
-    report = run_selftest(ws, source, source_label="eval", use_cache=False)
+    source, contexts = fresh_source(ws, api_key=None, use_cache=False)
+    report = run_selftest(ws, source, source_label="eval", use_cache=False, contexts=contexts)
     took = time.perf_counter() - start
     print(
         f"quickstart offline: {len(source.cases)} cases, {len(report.rows)} mutations, {took:.2f} s, exit {report.exit_code}"
