@@ -63,9 +63,8 @@ def dataset_hash(cases: list[Case]) -> str:
 
 def metrics_hash(config: LlmopsConfig) -> str:
     judge = config.judge.model_dump(mode="json", include={"model", "samples", "temperature"})
-    if (
-        config.judge.judges
-    ):  # a panel; left out otherwise so single-judge hashes (and baselines) stay as they were
+    # A panel's settings; left out for one judge, so single-judge hashes (and their baselines) stay as they were.
+    if config.judge.judges:
         judge.update(config.judge.model_dump(mode="json", include={"judges", "combine", "min_judges"}))
     return _sha(
         {"metrics": [m.model_dump(mode="json", by_alias=True) for m in config.metrics], "judge": judge}
