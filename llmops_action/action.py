@@ -196,6 +196,10 @@ def route(ctx: Context) -> int:
             f"pull requests are evaluated on {', '.join(PR_ACTIONS)}."
         )
         return EXIT_OK
+    if ctx.inputs.selftest:
+        from llmops_action.action_selftest import selftest_flow
+
+        return selftest_flow(ctx)
     if ctx.inputs.shard:
         return action_routes.shard_flow(ctx)
     flow = {

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "alerts",
     "serve",
     "worker",
+    "selftest",
 )
 
 
