@@ -98,7 +98,7 @@ class GeminiProvider:
         )
 
     def cache_identity(self) -> dict[str, Any]:
-        return {"type": self.kind, "model": self.model}
+        return {"type": self.kind, "model": self.model, "base_url": self.base_url}
 
     def _config(self, request: ModelRequest) -> Any:
         kwargs: dict[str, Any] = {}
