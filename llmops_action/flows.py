@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmops_action import measure
 from llmops_action.baseline.select import resolve_ref, select_base
 from llmops_action.baseline.store import BaselineStore, check_saveable, open_store
 from llmops_action.core.comparison import Comparison
@@ -28,7 +29,7 @@ from llmops_action.errors import (
     UserInputError,
     exit_code_for,
 )
-from llmops_action.gitutil import current_branch, git, is_repo, toplevel
+from llmops_action.gitutil import current_branch, git, is_repo, merge_base, toplevel
 from llmops_action.gitutil import head_sha as git_head_sha
 from llmops_action.workspace import Workspace, load_workspace
 
@@ -177,8 +178,11 @@ def rerun_base(
     event: str | None,
     progress: bool,
     warnings: list[str],
+    cache_dir: Path | None = None,
 ) -> RunResult | None:
-    """Evaluate the base commit's own config, prompts and dataset; None when the base has no config."""
+    """Evaluate the base commit's own config, prompts and dataset; None when the base has no config.
+
+    `cache_dir`: the head's cache, so a base re-run after a head run costs no calls for unchanged requests."""
     from llmops_action.evaluate import evaluate
 
     rel = ws.root.resolve().relative_to(repo).as_posix()
@@ -210,6 +214,7 @@ def rerun_base(
                 git_branch=base_branch,
                 event=event,
                 progress=progress,
+                cache_dir=cache_dir,
             )
 
 
@@ -248,11 +253,14 @@ def run_pr(
 
     config = ws.config
     # Fail fast on a wrong base ref or store config: before any model call, not after the evaluation.
-    resolve_ref(base_ref, repo)
+    mb = merge_base(sha, resolve_ref(base_ref, repo), repo)
     chosen_store = (store or open_configured_store(ws)) if config.baseline.mode == "stored" else None
-
+    # One measurement for both sides, the base commit's: the head is evaluated under it (issue 9).
+    base_config = measure.base_config(ws, repo, mb, warnings)
+    governing = base_config or config
+    cache_dir = ws.root / governing.cache.dir
     head = evaluate(
-        ws,
+        measure.governed_workspace(ws, base_config),
         api_key=api_key,
         use_cache=use_cache,
         git_sha=sha,
@@ -265,8 +273,8 @@ def run_pr(
     select = {
         "head_sha": sha,
         "base_ref": base_ref,
-        "suite": config.suite,
-        "config_hash": config.config_hash(),
+        "suite": governing.suite,
+        "config_hash": governing.config_hash(),
     }
     try:
         choice = select_base(chosen_store, repo, max_ancestors=config.baseline.max_ancestors, **select)
@@ -277,7 +285,12 @@ def run_pr(
         choice = select_base(None, repo, **select)
 
     base, source, base_sha, rerun = choice.result, choice.source, choice.sha, False
-    if base is None and choice.merge_base is not None:
+    measured = {"api_key": api_key, "use_cache": use_cache, "cache_dir": cache_dir}
+    if base is not None:
+        base = measure.align(
+            base, measure.governed_workspace(ws, base_config), governing, **measured, warnings=warnings
+        )
+    elif choice.merge_base is not None:
         base = rerun_base(
             ws,
             repo,
@@ -288,6 +301,7 @@ def run_pr(
             event=event,
             progress=progress,
             warnings=warnings,
+            cache_dir=cache_dir,
         )
         rerun = base is not None
         source, base_sha = ("rerun", choice.merge_base) if rerun else ("none", None)
@@ -301,8 +315,10 @@ def run_pr(
     report = compare_and_report(
         base,
         head,
-        config,
+        governing,
         out_dir,
+        measurement="base" if base_config is not None else "given",
+        preview=measure.preview(base, head, ws, base_config, **measured),
         base_source=source,
         trend_branch=base_ref,
         links=links,

@@ -16,6 +16,7 @@ from llmops_action.core.comparison import (
     CaseChanges,
     CaseDelta,
     Comparison,
+    MeasurementPreview,
     MetricDelta,
     PromptChange,
     RunRef,
@@ -175,6 +176,18 @@ def compare(
     comparison.warnings = warnings
     comparison.verdict = "incomplete" if head.verdict == "incomplete" else gates_mod.verdict(gates)
     return comparison
+
+
+def measurement_preview(alt: Comparison, changes: list[str]) -> MeasurementPreview:
+    """The gates and metrics of `alt` (both sides under the head's measurement) for the comment's section."""
+    return MeasurementPreview(
+        changes=changes,
+        verdict=alt.verdict,
+        gates=[g for g in alt.gates if g.family != "drift"],
+        metrics=alt.metrics,
+        paired_cases=alt.paired_cases,
+        note="; ".join(alt.warnings[:3]) if alt.score_left_out else "",
+    )
 
 
 def _error_delta(base: CaseResult, head: CaseResult, metric: str, why: str) -> CaseDelta:

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from llmops_action.core.config import LlmopsConfig, MetricConfig
+from llmops_action.core.config import LlmopsConfig
 from llmops_action.core.dataset import Case
 from llmops_action.core.metrics.aggregate import percentile
 from llmops_action.core.results import CaseResult, MetricAggregate, MetricScore, RunResult
@@ -62,6 +62,13 @@ def treatment_hash(config: LlmopsConfig) -> str:
 def governed(head: LlmopsConfig, base: LlmopsConfig) -> LlmopsConfig:
     """The head's treatment under the base's measurement: what the head is evaluated with for the gate."""
     return head.model_copy(update={name: getattr(base, name) for name in MEASUREMENT_FIELDS})
+
+
+def preview_config(head: LlmopsConfig, base: LlmopsConfig) -> LlmopsConfig:
+    """The head's own measurement for the informational preview, with the base's judge endpoint: a PR may
+    change what is measured, never where the judge's key is sent."""
+    judge = head.judge.model_copy(update={"base_url": base.judge.base_url})
+    return head.model_copy(update={"judge": judge})
 
 
 def measurement_changes(base: LlmopsConfig, head: LlmopsConfig) -> list[str]:
@@ -233,11 +240,3 @@ def rescore_composite(run: RunResult, common: CommonScore) -> RunResult:
 def _errs(case: CaseResult, key: str) -> bool:
     s = case.metrics.get(key)
     return s is None or s.error is not None
-
-
-def config_with_weights(config: LlmopsConfig, keep: Sequence[str]) -> LlmopsConfig:
-    """The config with the weight of every metric not in `keep` set to 0 (absolute gates on `score`)."""
-    metrics: list[MetricConfig] = [
-        m if m.key in keep else m.model_copy(update={"weight": 0.0}) for m in config.metrics
-    ]
-    return config.model_copy(update={"metrics": metrics})
