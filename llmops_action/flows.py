@@ -285,6 +285,8 @@ def run_pr(
         choice = select_base(None, repo, **select)
 
     base, source, base_sha, rerun = choice.result, choice.source, choice.sha, False
+    if base is None and (other := measure.stored_at(chosen_store, mb, governing.suite)) is not None:
+        base, source, base_sha = other, "stored", mb  # scored under another config: re-scored, not re-run
     measured = {"api_key": api_key, "use_cache": use_cache, "cache_dir": cache_dir}
     if base is not None:
         base = measure.align(

@@ -14,10 +14,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from llmops_action.baseline.store import BaselineStore
 from llmops_action.core import measurement as ms
 from llmops_action.core.config import LlmopsConfig, parse_config
 from llmops_action.core.results import RunResult
-from llmops_action.errors import ProviderError, UserInputError
+from llmops_action.errors import LlmopsError, ProviderError, UserInputError
 from llmops_action.gitutil import show_file
 from llmops_action.providers.base import ModelRequest, ModelResponse
 from llmops_action.workspace import Workspace
@@ -129,6 +130,23 @@ def rescore(
     ]
     meta = fresh.run.model_copy(update={"prompts": run.run.prompts, "provider": run.run.provider})
     return fresh.model_copy(update={"run": meta, "cases": merged})
+
+
+def stored_at(store: BaselineStore | None, sha: str | None, suite: str) -> RunResult | None:
+    """A record of `suite` stored at the merge-base `sha` under another config hash (a metric added on the
+    base branch, a tool upgrade), or None. It holds the outputs of the base's own treatment at that commit,
+    so re-scoring it (`align`) replaces a re-run."""
+    if store is None or sha is None:
+        return None
+    try:
+        records = [r for r in store.list(suite) if r.sha == sha]
+        for record in records:
+            found = store.load(record.sha, record.suite, record.config_hash)
+            if found is not None:
+                return found
+    except (LlmopsError, OSError):
+        return None  # the caller re-evaluates the base
+    return None
 
 
 def align(
