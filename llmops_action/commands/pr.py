@@ -45,7 +45,7 @@ def format_outcome(outcome: PrOutcome) -> str:
         if g.delta is not None:
             parts.append(f"delta {g.delta:+.4g}")
         if g.ci is not None:
-            parts.append(f"95% CI [{g.ci[0]:+.3g}, {g.ci[1]:+.3g}]")
+            parts.append(f"CI [{g.ci[0]:+.3g}, {g.ci[1]:+.3g}]")
         if g.p_value is not None:
             parts.append(f"p {g.p_value:.3g}")
         if not g.blocking:

@@ -295,3 +295,16 @@ def test_junit_reports_skipped_gates_as_skipped() -> None:
     skipped = [tc for tc in suite.findall("testcase") if tc.find("skipped") is not None]
     assert [tc.get("name") for tc in skipped] == ["regression/score"]
     assert suite.get("skipped") == "1"
+
+
+def test_at_n_3_the_comment_says_it_cannot_detect_a_drop_and_shows_no_mde() -> None:
+    base = make_run(sha=BASE_SHA, n=3)
+    head = make_run(sha=HEAD_SHA, n=3, run_seed=2, shift=-0.4)
+    c = compare(base, head, None)
+    md = render_comment(c)
+    row = next(line for line in md.split("\n") if line.startswith("| score"))
+    cells = [x.strip() for x in row.split("|")]
+    assert cells[7] == "n/a"  # the MDE column
+    assert "cannot detect a drop at n = 3" in row
+    gate_row = next(line for line in md.split("\n") if line.startswith("| regression/score"))
+    assert "decided on the practical threshold alone" in gate_row
