@@ -103,10 +103,7 @@ def threshold(g: GateResult) -> str:
 
 
 def gate_status(g: GateResult, c: Comparison) -> str:
-    if g.status == "skipped" and g.family == "regression" and c.base is not None and not c.like_for_like:
-        text = "⏭️ not comparable"
-    else:
-        text = f"{STATUS_ICON.get(g.status, '')} {g.status}"
+    text = f"{STATUS_ICON.get(g.status, '')} {g.status}"
     if not g.blocking and g.status in ("fail", "warn"):
         text += " (non-blocking)"
     if g.reason:
@@ -128,7 +125,8 @@ def metric_notes(m: MetricDelta) -> str:
     if m.mcnemar_p is not None:
         parts.append(f"McNemar p {pval(m.mcnemar_p)}")
     if m.ci_method and m.ci_method != "none":
-        parts.append(f"n={m.n_paired}, {m.ci_method} CI")
+        level = f"{m.confidence:.0%} " if m.confidence is not None else ""
+        parts.append(f"n={m.n_paired}, {level}{m.ci_method} CI")
     if m.note:
         parts.append(escape.cell(m.note, 200))
     return "; ".join(parts) if parts else " "
