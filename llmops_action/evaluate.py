@@ -183,7 +183,9 @@ def _score_case(
         elif panel:
             hits = [0]
 
-            def complete_for(spec: JudgeSpec, judge: Provider, hits: list[int] = hits) -> Callable[..., Any]:
+            def complete_for(
+                spec: JudgeSpec, judge: Provider, hits: list[int] = hits, metric: MetricConfig = metric
+            ) -> Callable[..., Any]:
                 return _judge_complete(
                     judge, calls, hits, config.pricing.get(spec.model), judge_costs, metric
                 )

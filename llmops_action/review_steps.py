@@ -176,8 +176,6 @@ def review_head(
             cache,
         )
         measured = {"api_key": services.api_key, "use_cache": services.use_cache, "cache_dir": cache}
-        if base is None and (other := measure.stored_at(store, mb, config.suite)) is not None:
-            base, source, base_sha = other, "stored", mb  # scored under another config: re-scored, not re-run
         if base is not None and source in ("stored", "ancestor"):
             base = measure.align(base, ws, config, **measured, warnings=warnings)
         own = dataclasses.replace(ws, config=head_cfg)
@@ -245,6 +243,8 @@ def _choose_base(
         choice = select_base(None, repo, **select)
     if choice.result is not None:
         return choice.result, choice.source, choice.sha
+    if (other := measure.stored_at(store, choice.merge_base, config.suite)) is not None:
+        return other, "stored", choice.merge_base  # scored under another config: re-scored below, not re-run
     if choice.merge_base is None:
         warnings.append(f"Head shares no history with '{base_ref}': there is no base to compare with.")
         return None, "none", None

@@ -33,7 +33,7 @@ from llmops_action.core.results import CaseResult, MetricAggregate, MetricScore,
 
 SCORE = "score"
 # The parts of a config that are the measurement; everything else is treatment or plumbing.
-MEASUREMENT_FIELDS = ("metrics", "judge", "gates", "drift", "max_error_rate")
+MEASUREMENT_FIELDS = ("suite", "metrics", "judge", "gates", "drift", "max_error_rate", "pricing")
 TREATMENT_FIELDS = ("prompts", "provider")
 CASE_INPUT_FIELDS = ("vars", "reference", "keywords", "contexts")
 
