@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 
 from llmops_action.baseline.store import check_saveable
+from llmops_action.core.config import load_config
 from llmops_action.core.events import EventFacts
 from llmops_action.core.results import RunResult
 from llmops_action.core.statuses import final_statuses
@@ -78,11 +79,18 @@ def review_push(
     if not trust.act:
         return Review(kind="push", trust=trust, statuses={}, exit_code=EXIT_OK)
     config_path = sources.config_path()
-    ws = load_workspace(config_path)
+    config = load_config(config_path)
+    ws = load_workspace(config_path, services.config_filter(config) if services.config_filter else config)
     if results is not None:
         result = RunResult.read(results)
         if result.run.config_hash != ws.config.config_hash():
             log.warning("results config hash %s differs from the config's", result.run.config_hash)
+    elif sources.fetched:  # the bot: files fetched at the pushed sha, no git repository
+        if facts.head_sha is None:
+            raise UserInputError("a push review of fetched files needs the pushed sha")
+        result = evaluate_side(ws, services, facts.head_sha, facts, branch=facts.branch)
+        services.out_dir.mkdir(parents=True, exist_ok=True)
+        result.write(services.out_dir / RESULTS_FILE)
     else:
         repo = sources.repo_root()
         sha = facts.head_sha or git_head_sha(repo)

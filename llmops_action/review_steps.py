@@ -15,7 +15,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path, PurePosixPath
 
 from llmops_action import measure
-from llmops_action.baseline.select import resolve_ref, select_base
+from llmops_action.baseline.select import BaseChoice, resolve_ref, select_base, stored_choice
 from llmops_action.baseline.store import BaselineStore, open_store
 from llmops_action.core.config import LlmopsConfig, load_config
 from llmops_action.core.events import EventFacts
@@ -116,13 +116,16 @@ def _tree(repo: Path, sha: str | None, folder: str) -> Iterator[Path | None]:
 def review_head(
     facts: EventFacts, sources: PullSources, services: Services, trust: Trust, *, kind: str
 ) -> Review:
-    repo = sources.repo_root()
-    head_sha = facts.head_sha or git_head_sha(repo)
+    repo = sources.repo if sources.fetched else sources.repo_root()
+    head_sha = facts.head_sha or (None if sources.fetched else git_head_sha(repo))
     if head_sha is None:
         raise UserInputError("the repository has no commit yet", hint="Commit something first.")
     base_ref = services.base_ref or facts.base_sha or facts.base_ref or "main"
-    base_tip = resolve_ref(base_ref, repo)  # fail fast on a wrong base ref: before any model call
-    mb = merge_base(head_sha, base_tip, repo)
+    if sources.fetched:  # two fetched trees (the bot): the PR's base sha is the merge-base GitHub computed
+        base_tip = mb = facts.base_sha
+    else:
+        base_tip = resolve_ref(base_ref, repo)  # fail fast on a wrong base ref: before any model call
+        mb = merge_base(head_sha, base_tip, repo)
     rel = PurePosixPath(sources.config)
     folder, name = (rel.parent.as_posix() or "."), rel.name
     warnings: list[str] = []
@@ -131,11 +134,13 @@ def review_head(
     # The base's config governs; it is read at the merge-base (what the base run is scored with), or at the
     # base's tip when the head shares no history with it.
     governing_sha = mb or base_tip
-    with sources.head.open() as head_root, _tree(repo, governing_sha, folder) as base_root:
+    base_tree = sources.base.open() if sources.base is not None else _tree(repo, governing_sha, folder)
+    with sources.head.open() as head_root, base_tree as base_root:
         if head_root is None or not (head_root / name).is_file():
             raise UserInputError("config file not found", file=str(sources.config), hint="Pass --config.")
-        head_cfg = load_config(head_root / name)
-        base_cfg = _load_base_config(base_root, name, governing_sha, warnings)
+        head_cfg = _filtered(load_config(head_root / name), services)
+        base_cfg = _load_base_config(base_root, name, governing_sha or "", warnings)
+        base_cfg = _filtered(base_cfg, services) if base_cfg is not None else None
         gov = govern(base_cfg, head_cfg)
         config = gov.config
         if not trust.may_run(config.provider.type) or (trust.head_as_data and gov.first_run):
@@ -160,7 +165,13 @@ def review_head(
         # requests (issue 9). It lives where the trust policy says, outside what the PR commits.
         cache = cache_dir(config.cache.dir, root=ws.root, state_dir=services.state_dir)
         head = evaluate_side(
-            ws, services, head_sha, facts, provider=provider, branch=_branch(facts, repo), cache=cache
+            ws,
+            services,
+            head_sha,
+            facts,
+            provider=provider,
+            branch=_branch(facts, repo, sources.fetched),
+            cache=cache,
         )
         base, source, base_sha = _choose_base(
             store,
@@ -174,6 +185,8 @@ def review_head(
             facts,
             warnings,
             cache,
+            fetched=sources.fetched,
+            mb=mb,
         )
         measured = {"api_key": services.api_key, "use_cache": services.use_cache, "cache_dir": cache}
         if base is not None and source in ("stored", "ancestor"):
@@ -185,8 +198,12 @@ def review_head(
         )
 
 
-def _branch(facts: EventFacts, repo: Path) -> str | None:
-    return facts.head_ref or current_branch(repo)
+def _branch(facts: EventFacts, repo: Path, fetched: bool = False) -> str | None:
+    return facts.head_ref or (facts.branch if fetched else current_branch(repo))
+
+
+def _filtered(config: LlmopsConfig, services: Services) -> LlmopsConfig:
+    return services.config_filter(config) if services.config_filter is not None else config
 
 
 def evaluate_side(
@@ -227,6 +244,9 @@ def _choose_base(
     facts: EventFacts,
     warnings: list[str],
     cache: Path | None = None,
+    *,
+    fetched: bool = False,
+    mb: str | None = None,
 ) -> tuple[RunResult | None, str, str | None]:
     select = {
         "head_sha": head_sha,
@@ -235,18 +255,22 @@ def _choose_base(
         "config_hash": config.config_hash(),
     }
     try:
-        choice = select_base(store, repo, max_ancestors=config.baseline.max_ancestors, **select)
+        if fetched:  # no git history to walk: the record of the PR's base sha, or none
+            choice = stored_choice(store, mb, suite=config.suite, config_hash=config.config_hash())
+        else:
+            choice = select_base(store, repo, max_ancestors=config.baseline.max_ancestors, **select)
     except (LlmopsError, OSError) as exc:
         # An unreachable store or a damaged record must not hide the comparison: re-evaluate the base.
         message = exc.message if isinstance(exc, LlmopsError) else str(exc)
         warnings.append(f"The baseline store could not be read ({message}); the base was re-evaluated.")
-        choice = select_base(None, repo, **select)
+        choice = BaseChoice(None, None, "none", mb) if fetched else select_base(None, repo, **select)
     if choice.result is not None:
         return choice.result, choice.source, choice.sha
     if (other := measure.stored_at(store, choice.merge_base, config.suite)) is not None:
         return other, "stored", choice.merge_base  # scored under another config: re-scored below, not re-run
     if choice.merge_base is None:
-        warnings.append(f"Head shares no history with '{base_ref}': there is no base to compare with.")
+        why = "No base sha and no baseline stored" if fetched else f"Head shares no history with '{base_ref}'"
+        warnings.append(f"{why}: there is no base to compare with.")
         return None, "none", None
     base_root, base_cfg, name = base_tree
     if base_root is None or base_cfg is None:

@@ -7,7 +7,7 @@ JSON form with a schema version (`Review.to_json()`), for the bot's queue and fo
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,6 +18,7 @@ from llmops_action.core.trust import Trust
 if TYPE_CHECKING:
     from llmops_action.baseline.store import BaselineStore
     from llmops_action.core.comparison import Comparison
+    from llmops_action.core.config import LlmopsConfig
     from llmops_action.core.results import RunResult
     from llmops_action.sources import Source
     from llmops_action.tracking import TrackingOutcome
@@ -33,12 +34,17 @@ class PullSources:
     `repo`: a git repository holding the head and base commits (a checkout; in a privileged run, the base's
     own checkout with the fork's head fetched as objects). `head`: the head's config folder (a
     CheckoutSource, or a GitTreeSource / FilesSource when the head is read as data). `config`: the config's
-    path relative to the repository root, as in the `config` input.
+    path relative to the repository root, as in the `config` input. `base`: the base's config folder
+    fetched at the PR's base sha, with no git repository at all (the bot; `fetched`): `repo` is then just
+    the fetched head tree, the merge-base is `facts.base_sha` and the stored baseline is looked up by that
+    sha alone (no ancestor walk without git).
     """
 
     repo: Path
     head: Source
     config: str = ".llmops.yml"
+    base: Source | None = None
+    fetched: bool = False  # the files were fetched (no git repository): every sha comes from the facts
 
     @classmethod
     def for_checkout(cls, config_path: Path) -> PullSources:
@@ -80,7 +86,8 @@ class Services:
     `label_by_writer`: what the caller checked through the API for a comment command or the
     `llmops:trusted` label. `unverified`: (name, value) figures a fork's own run supplied, shown in the
     comment as unverified and never used for a status. `github`: the caller's client, for callers that pass
-    services along to publishing; the review itself never posts.
+    services along to publishing; the review itself never posts. `config_filter`: applied to every config
+    the review loads (the bot drops what would send its key or its records somewhere a repository names).
     """
 
     out_dir: Path
@@ -97,6 +104,7 @@ class Services:
     label_by_writer: bool = False
     unverified: Sequence[tuple[str, str]] = ()
     github: Any = None
+    config_filter: Callable[[LlmopsConfig], LlmopsConfig] | None = None
 
     @property
     def secrets(self) -> bool:

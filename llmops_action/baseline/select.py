@@ -62,3 +62,11 @@ def select_base(
         if found is not None:
             return BaseChoice(found, sha, "stored" if i == 0 else "ancestor", mb, searched=i + 1)
     return BaseChoice(None, None, "none", mb, searched=len(candidates))
+
+
+def stored_choice(
+    store: BaselineStore | None, sha: str | None, *, suite: str, config_hash: str
+) -> BaseChoice:
+    """The record of exactly `sha` (the PR's base sha, when there is no git history to walk: the bot)."""
+    found = store.load(sha, suite, config_hash) if store is not None and sha else None
+    return BaseChoice(found, sha if found is not None else None, "stored" if found else "none", sha)

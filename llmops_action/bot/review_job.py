@@ -1,23 +1,23 @@
-"""THE seam between the bot and the evaluation: `run_review(job, services) -> ReviewOutcome`.
+"""THE seam between the bot and the evaluation: `run_review(job, services, on_start) -> ReviewOutcome`.
 
 Everything else in the bot (server, signatures, queue, auth, check runs, slash commands, operator page)
-knows nothing of how a review is computed. Today this module fetches the head and base trees through the
-API and calls the library pieces the CLI's `pr` path calls (load_workspace, evaluate, compare_and_report,
-the baseline stores); when the review core (llmops_action/review.py, issue 10) lands, this one function
-switches to `review_pull_request(facts, sources, services)`.
+knows nothing of how a review is computed. This module fetches the head and base trees through the API
+into a temporary folder, builds the event's facts, and calls the review core (llmops_action/review.py)
+the Action and the CLI's `pr` call: the trust policy there decides the measurement (the base's config),
+the providers and the keys. The bot's context is the base's with secrets (like `pull_request_target`).
 
 Data only: the trees are files in a temporary folder. A config whose provider is `python` or `command`
 (the app's own code) is refused with a message, never run; a repository's config cannot point the Gemini
-key at its own endpoint (base_url is dropped), cannot name the tracking server, and brings no cache.
+key at its own endpoint (base_url is dropped), cannot name the tracking server, and its cache folder is
+never read (the cache lives under the bot's data folder).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from llmops_action.bot.checks import Annotation
@@ -29,9 +29,10 @@ from llmops_action.errors import UserInputError
 
 if TYPE_CHECKING:
     from llmops_action.core.config import LlmopsConfig
+    from llmops_action.core.events import EventFacts
     from llmops_action.core.results import GateResult, RunResult
     from llmops_action.github import GitHubClient
-    from llmops_action.workspace import Workspace
+    from llmops_action.review_types import Review
 
 CODE_PROVIDERS = ("python", "command")
 
@@ -58,27 +59,54 @@ class ReviewOutcome:
     schedule: str | None = None  # the config's cron for continuous evaluation (push to the default branch)
 
 
-def baseline_store(settings: BotSettings, repo: str) -> Any:
-    from llmops_action.baseline.mlflow import MlflowBaselineStore
+class BotBaselineStore:
+    """The bot's baselines: its own MLflow (write-once), then the records the Action pushed to the
+    repository's baseline branch, read through the API (never from the trees under review)."""
 
-    return MlflowBaselineStore(settings.tracking_uri, f"llmops-bot/{repo}")
+    def __init__(self, services: Services, repo: str, branch: str) -> None:
+        from llmops_action.baseline.mlflow import MlflowBaselineStore
+
+        self.mlflow = MlflowBaselineStore(services.settings.tracking_uri, f"llmops-bot/{repo}")
+        self.client, self.branch = services.client, branch
+
+    def load(self, sha: str, suite: str, config_hash: str) -> RunResult | None:
+        from llmops_action.baseline.store import BaselineKey
+        from llmops_action.core.results import RunResult
+
+        found = self.mlflow.load(sha, suite, config_hash)
+        if found is not None:
+            return found
+        relpath = BaselineKey(sha, suite, config_hash).relpath
+        client = self.client
+        try:
+            content = client._call("read", lambda: client._repo.get_contents(relpath, ref=self.branch))
+        except Exception:
+            return None  # no baseline branch, or no record for this sha: the base is re-evaluated
+        if isinstance(content, list):
+            return None
+        return RunResult.from_json(content.decoded_content.decode("utf-8"), source=relpath)
+
+    def save(self, result: RunResult) -> str:
+        return self.mlflow.save(result)  # write-once: an existing key keeps its first record
+
+    def list(self, suite: str | None = None) -> list[Any]:
+        return self.mlflow.list(suite)
 
 
-def _sanitized(ws: Workspace) -> Workspace:
-    """The repository's config as data the bot can run without handing a secret to the repository."""
+def _sanitized(config: LlmopsConfig) -> LlmopsConfig:
+    """A repository's config as data the bot can run without handing a secret to the repository."""
     from llmops_action.core.config import TrackingConfig
 
-    cfg = ws.config
     update: dict[str, Any] = {
-        "provider": cfg.provider.model_copy(update={"base_url": None}),
-        "judge": cfg.judge.model_copy(update={"base_url": None}),
+        "provider": config.provider.model_copy(update={"base_url": None}),
+        "judge": config.judge.model_copy(update={"base_url": None}),
         "tracking": TrackingConfig(enabled=False),
     }
-    return dataclasses.replace(ws, config=cfg.model_copy(update=update))
+    return config.model_copy(update=update)
 
 
-def _load(root: Path, config_path: str) -> tuple[Workspace | None, str | None]:
-    """(workspace, None), (None, None) without a config, or (None, message) for a config that must not run."""
+def _load(root: Path, config_path: str) -> tuple[LlmopsConfig | None, str | None]:
+    """(config, None), (None, None) without a config, or (None, message) for a config that must not run."""
     from llmops_action.core.config import load_config
     from llmops_action.workspace import load_workspace
 
@@ -94,49 +122,18 @@ def _load(root: Path, config_path: str) -> tuple[Workspace | None, str | None]:
             "needs_action.md.j2", provider=config.provider.type, config=config_path, readme=README_DATA_ONLY
         )
     try:
-        return _sanitized(load_workspace(path)), None
+        load_workspace(path, config)  # a broken prompt or dataset is the repository's to fix: say so early
     except UserInputError as exc:
         return None, render("bad_config.md.j2", error=exc.format())
+    return config, None
 
 
-def _evaluate(ws: Workspace, settings: BotSettings, job: Job, sha: str, branch: str | None) -> RunResult:
-    from llmops_action.evaluate import evaluate
+def _annotations(root: Path, config_path: str, changed: set[str], verdict: str) -> list[Annotation]:
+    from llmops_action.workspace import load_workspace
 
-    return evaluate(
-        ws,
-        api_key=settings.gemini_api_key,
-        use_cache=False,  # a cache folder in the repository is something the PR wrote: never trusted
-        git_sha=sha,
-        git_branch=branch,
-        event={"pr": "pull_request"}.get(job.kind, job.kind),
-        pr_number=job.pr,
-    )
-
-
-def _stored_base(services: Services, job: Job, config: LlmopsConfig, sha: str) -> RunResult | None:
-    """The base's baseline: the bot's MLflow first, then the repository's baseline branch (the Action's)."""
-    from llmops_action.baseline.store import BaselineKey
-    from llmops_action.core.results import RunResult
-
-    found = baseline_store(services.settings, job.repo).load(sha, config.suite, config.config_hash())
-    if found is not None:
-        return found
-    relpath = BaselineKey(sha, config.suite, config.config_hash()).relpath
-    try:
-        content = services.client._call(
-            "read", lambda: services.client._repo.get_contents(relpath, ref=config.baseline.branch)
-        )
-    except Exception:
-        return None  # no baseline branch, or no record for this sha: re-evaluate the base
-    if isinstance(content, list):
-        return None
-    return RunResult.from_json(content.decoded_content.decode("utf-8"), source=relpath)
-
-
-def _annotations(ws: Workspace, root: Path, changed: set[str], verdict: str) -> list[Annotation]:
     level = "failure" if verdict == "fail" else "warning" if verdict == "warn" else "notice"
     out = []
-    for prompt in ws.prompts.values():
+    for prompt in load_workspace(root / config_path).prompts.values():
         if not prompt.source:
             continue
         try:
@@ -160,83 +157,98 @@ def _changed_files(client: GitHubClient, number: int) -> set[str]:
     return client._call("read", lambda: {f.filename for f in client._repo.get_pull(number).get_files()})
 
 
+def _facts(job: Job, base_sha: str | None) -> EventFacts:
+    """The job's event as the trust policy sees it. A PR is judged in the base's context with the bot's
+    secrets, which is what `pull_request_target` means: a fork's files are data, its gates the base's."""
+    from llmops_action.core.events import EventFacts
+
+    common = {"repo": job.repo, "head_sha": job.head_sha, "base_sha": base_sha}
+    if job.kind == "pr":
+        return EventFacts(
+            "pull_request_target", pr_number=job.pr, head_repo=job.head_repo, base_ref=job.base_ref, **common
+        )
+    branch = job.base_ref or "main"
+    event = "push" if job.kind == "push" else "schedule"
+    return EventFacts(event, default_branch=branch, ref=f"refs/heads/{branch}", base_ref=branch, **common)
+
+
+def _review(
+    job: Job, services: Services, tmp: Path, head: Path, base: Path | None, cfg: LlmopsConfig
+) -> Review:
+    from llmops_action import review as core
+    from llmops_action.review_types import PullSources
+    from llmops_action.review_types import Services as CoreServices
+    from llmops_action.sources import CheckoutSource
+
+    settings = services.settings
+    store = BotBaselineStore(services, job.repo, cfg.baseline.branch)
+    base_sha = job.base_sha
+    if job.kind == "schedule":  # the default branch against its last baseline, under its own config
+        base, records = head, store.list(cfg.suite)
+        base_sha = records[0].sha if records else None
+    folder = PurePosixPath(job.config_path).parent.as_posix()
+    sources = PullSources(
+        repo=head,
+        head=CheckoutSource(head / folder),
+        base=CheckoutSource(base / folder) if base is not None else None,
+        config=job.config_path,
+        fetched=True,
+    )
+    core_services = CoreServices(
+        out_dir=tmp / "out",
+        api_key=settings.gemini_api_key,
+        store=store,
+        state_dir=settings.data_dir / "review-state" / job.repo,  # the cache: never the repository's
+        holds_secrets=True,
+        config_filter=_sanitized,
+    )
+    facts = _facts(job, base_sha)
+    if job.kind == "pr":
+        return core.review_pull_request(facts, sources, core_services)
+    if job.kind == "push":
+        return core.review_push(facts, sources, core_services)
+    return core.review_schedule(facts, sources, core_services)
+
+
 def run_review(job: Job, services: Services, on_start: Callable[[], None]) -> ReviewOutcome:
     """Evaluate `job` (pr, push or schedule). `on_start` is called once there is something to evaluate."""
-    from llmops_action.reporting import compare_and_report
-
     with tempfile.TemporaryDirectory(prefix="llmops-bot-") as tmp:
-        head_root = fetch_tree(
-            services.client,
-            services.token,
-            job.head_sha,
-            Path(tmp) / "head",
-            api_url=services.settings.api_url,
-        )
-        head_ws, refusal = _load(head_root, job.config_path)
-        base_ws = base_root = None
+        fetch = {"client": services.client, "token": services.token, "api_url": services.settings.api_url}
+        head_root = fetch_tree(sha=job.head_sha, dest=Path(tmp) / "head", **fetch)
+        head_cfg, refusal = _load(head_root, job.config_path)
+        base_root, base_cfg = None, None
         if job.kind == "pr" and job.base_sha:
-            base_root = fetch_tree(
-                services.client,
-                services.token,
-                job.base_sha,
-                Path(tmp) / "base",
-                api_url=services.settings.api_url,
-            )
-            base_ws, base_refusal = _load(base_root, job.config_path)
+            base_root = fetch_tree(sha=job.base_sha, dest=Path(tmp) / "base", **fetch)
+            base_cfg, base_refusal = _load(base_root, job.config_path)
             refusal = refusal or base_refusal
         if refusal is not None:
             on_start()
             kind = "refused" if "needs the Action" in refusal else "bad-config"
             return ReviewOutcome(kind, message=refusal, head_sha=job.head_sha)
-        if head_ws is None:
+        if head_cfg is None:
             return ReviewOutcome("no-config", head_sha=job.head_sha)
         on_start()
-        config = head_ws.config
-        head = _evaluate(
-            head_ws, services.settings, job, job.head_sha, job.base_ref if job.kind != "pr" else None
-        )
-        store = baseline_store(services.settings, job.repo)
-        base: RunResult | None = None
-        source = "none"
-        measurement = config
-        if job.kind == "pr" and base_ws is not None and job.base_sha:
-            # The base's config scores and gates the comparison: a PR cannot loosen its own gates.
-            measurement = base_ws.config
-            base = _stored_base(services, job, base_ws.config, job.base_sha)
-            source = "stored"
-            if base is None:
-                base = _evaluate(base_ws, services.settings, job, job.base_sha, job.base_ref)
-                source = "rerun"
-        elif job.kind == "schedule":
-            records = store.list(config.suite)
-            if records:
-                r = records[0]
-                base = store.load(r.sha, r.suite, r.config_hash)
-                source = "stored"
-        report = compare_and_report(
-            base,
-            head,
-            measurement,
-            Path(tmp) / "out",
-            base_source=source,
-            trend=[],
-            trend_branch=job.base_ref,
-        )
-        c = report.comparison
+        try:
+            review = _review(job, services, Path(tmp), head_root, base_root, base_cfg or head_cfg)
+        except UserInputError as exc:
+            return ReviewOutcome("bad-config", message=render("bad_config.md.j2", error=exc.format()))
+        if not review.trust.act:
+            return ReviewOutcome("no-config", head_sha=job.head_sha, message=review.trust.reason)
+        if review.pending:  # a fork's first run cannot bring its own gates: a maintainer runs the Action
+            return ReviewOutcome("refused", message=review.comment or review.pending, head_sha=job.head_sha)
+        gates = review.comparison.gates if review.comparison is not None else review.head.gates  # type: ignore[union-attr]
         outcome = ReviewOutcome(
             "evaluated",
-            suite=config.suite,
-            verdict=c.verdict,
-            comment=report.paths["comment"].read_text(encoding="utf-8"),
-            families=dict(c.gate_families()),
-            gates=list(c.gates),
+            suite=review.suite,
+            verdict=review.verdict,
+            comment=review.comment,
+            families=dict(review.families),
+            gates=list(gates),
+            baseline=review.location,
             head_sha=job.head_sha,
-            schedule=config.schedule,
+            schedule=head_cfg.schedule,
         )
-        if job.kind == "push" and head.verdict != "incomplete":
-            outcome.baseline = store.save(head)  # write-once: an existing key keeps its first record
         if job.kind == "pr" and job.pr is not None:
-            outcome.annotations = _annotations(
-                head_ws, head_root, _changed_files(services.client, job.pr), c.verdict
-            )
+            changed = _changed_files(services.client, job.pr)
+            outcome.annotations = _annotations(head_root, job.config_path, changed, outcome.verdict or "")
         return outcome
