@@ -231,7 +231,9 @@ def run_review(job: Job, services: Services, on_start: Callable[[], None]) -> Re
         try:
             review = _review(job, services, Path(tmp), head_root, base_root, base_cfg or head_cfg)
         except UserInputError as exc:
-            return ReviewOutcome("bad-config", message=render("bad_config.md.j2", error=exc.format()))
+            return ReviewOutcome(
+                "bad-config", message=render("bad_config.md.j2", error=exc.format()), head_sha=job.head_sha
+            )
         if not review.trust.act:
             return ReviewOutcome("no-config", head_sha=job.head_sha, message=review.trust.reason)
         if review.pending:  # a fork's first run cannot bring its own gates: a maintainer runs the Action
