@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -179,6 +180,7 @@ def _score_case(
         tags=list(case.tags),
         vars=dict(case.vars),
         reference=case.reference,
+        keywords=list(case.keywords),
         output=output,
         error=error,
         finish_reason=response.finish_reason if response else None,
@@ -224,6 +226,7 @@ def _failed_case(ws: Workspace, case: Case, exc: BaseException) -> CaseResult:
         tags=list(case.tags),
         vars=dict(case.vars),
         reference=case.reference,
+        keywords=list(case.keywords),
         error=reason,
         metrics=metrics,
     )
@@ -256,7 +259,12 @@ def evaluate(
     started = _now()
     cases = [c for c in ws.cases if in_shard(c.id, shard)]
     # Render everything first: a template error is bad input (exit 2) and must stop the run before any call.
-    rendered = {c.id: render(ws.prompts[c.prompt], c.vars, case_id=c.id) for c in cases}
+    rendered: dict[str, RenderedPrompt] = {}
+    render_ms: dict[str, float] = {}
+    for c in cases:
+        t0 = time.perf_counter()
+        rendered[c.id] = render(ws.prompts[c.prompt], c.vars, case_id=c.id)
+        render_ms[c.id] = (time.perf_counter() - t0) * 1000
 
     timeout = config.retries.timeout
     provider = provider or make_provider(config.provider, root=ws.root, api_key=api_key, timeout=timeout)
@@ -279,6 +287,7 @@ def evaluate(
     for case, fut in runner.map_unordered(work, cases):
         exc = fut.exception()
         results[case.id] = _failed_case(ws, case, exc) if exc is not None else fut.result()
+        results[case.id].render_ms = render_ms[case.id]
         if bar is not None:
             bar.update(1)
     if bar is not None:

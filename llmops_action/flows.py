@@ -308,6 +308,7 @@ def run_pr(
         links=links,
         warnings=warnings,
         extra_files={"results": files["results"]},
+        root=ws.root,
     )
     comparison = report.comparison
     files = {**report.paths, **files}
@@ -372,5 +373,5 @@ def run_push(
     if results is None:
         from llmops_action.tracking import track_result
 
-        track_result(ws.config, result, out_dir, files={RESULTS_FILE: out_dir / RESULTS_FILE})
+        track_result(ws.config, result, ws.root, files={RESULTS_FILE: out_dir / RESULTS_FILE})
     return PushOutcome(result, location, exit_code_for(result.verdict))

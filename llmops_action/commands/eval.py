@@ -17,13 +17,10 @@ def after_results(ws: Workspace, result: RunResult, results_path: Path) -> str |
     """Log the run to MLflow when the config tracks; returns a line for the summary (or None)."""
     if not ws.config.tracking_config.enabled:
         return None
-    from llmops_action.tracking import resolve_uri, track_result
+    from llmops_action.tracking import track_result, where_logged
 
-    outcome = track_result(ws.config, result, results_path.parent, files={results_path.name: results_path})
-    if outcome.run_id is None:
-        return None  # log_run has printed its one warning
-    uri = resolve_uri(ws.config.tracking_config, results_path.parent)
-    return f"mlflow: run {outcome.run_id} in {outcome.run_url or uri}"
+    outcome = track_result(ws.config, result, ws.root, files={results_path.name: results_path})
+    return where_logged(outcome)  # None when log_run has printed its one warning
 
 
 def _git_info(root: Path) -> tuple[str | None, str | None]:
