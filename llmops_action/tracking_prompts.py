@@ -10,12 +10,14 @@ the same semver tag and its own hash, so the registry never hides a change.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import PromptVersion
     from mlflow.tracking import MlflowClient
 
+    from llmops_action.core.config import TrackingConfig
     from llmops_action.core.results import PromptInfo, RunResult
 
 SEMVER_TAG = "llmops.version"
@@ -124,3 +126,39 @@ def prompt_info(prompt: Any) -> PromptInfo:
         template=prompt.template,
         variables=[v.model_dump(mode="json", exclude_none=True) for v in prompt.variables],
     )
+
+
+def mirror_activation(cfg: TrackingConfig, root: Path, prompt: Any, alias: str = DEFAULT_ALIAS) -> str:
+    """Move `alias` in MLflow's prompt registry to the version the repository just activated.
+
+    The repository's activation log stays the source of truth: a failure here is one warning line,
+    returned (and printed) instead of raised. Returns the line the command prints.
+    """
+    import sys
+
+    from llmops_action.tracking import (
+        client_for,
+        global_store,
+        mlflow_env,
+        public_uri,
+        resolve_uri,
+        store_dir,
+    )
+
+    uri = resolve_uri(cfg, store_dir(root))
+    try:
+        with mlflow_env():
+            if uri.startswith("sqlite:"):
+                store_dir(root).mkdir(parents=True, exist_ok=True)
+            client = client_for(uri)
+            with global_store(uri):
+                version = set_alias(client, prompt_info(prompt), alias)
+    except Exception as exc:  # the repository's log is what runs; the registry only mirrors it
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        line = (
+            f"llmops-action: warning: MLflow prompt registry at {public_uri(uri)} not updated "
+            f"({type(exc).__name__}: {first[:200]}); the activation itself is recorded"
+        )
+        print(line, file=sys.stderr)
+        return line
+    return f"mlflow: prompt {registry_name(prompt.name)} alias '{alias}' -> version {version} in {public_uri(uri)}"

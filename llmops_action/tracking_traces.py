@@ -154,7 +154,9 @@ def case_spans(
     b = _TraceBuilder(trace_id, otel_trace_id, start_ns)
     output = None if case.output is None else redact(_clip(case.output) or "")
     error = None if case.error is None else redact(case.error)
-    judge_ms = sum(float(m.details.get("latency_ms") or 0.0) for m in case.metrics.values())
+    judge_ms = sum(
+        float(m.details.get("latency_ms") or 0.0) for m in case.metrics.values() if "judge_model" in m.details
+    )
     total_ms = (case.render_ms or 0.0) + (case.latency_ms or 0.0) + judge_ms
     root = b.add(
         case.id,
@@ -230,8 +232,8 @@ def case_assessments(case: CaseResult, trace_id: str, redact: Redact) -> list[As
     code = AssessmentSource(source_type="CODE", source_id=CODE_SOURCE)
     out: list[Assessment] = []
     for name, s in case.metrics.items():
-        if s.skipped is not None:
-            continue  # not a value: the reason is in the trace's metadata
+        if s.skipped is not None or (s.score is None and s.error is None):
+            continue  # skipped (its reason is trace metadata) or an info metric: no value to log
         judge = s.details.get("judge_model")
         source = AssessmentSource(source_type="LLM_JUDGE", source_id=str(judge)) if judge else code
         meta = {"passed": str(s.passed).lower()} if s.passed is not None else None

@@ -21,6 +21,7 @@ from llmops_action.tracking import (
     _log_table_plain,
     case_table,
     experiment_name,
+    global_store,
     log_run,
     public_uri,
     resolve_uri,
@@ -156,14 +157,10 @@ def check_traces(uri: str, outcome: Any, run: RunResult) -> None:
     """One trace per case in the run, with its spans and assessments, read back through mlflow.search_traces."""
     import mlflow
 
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
+    with global_store(uri):
         traces = mlflow.search_traces(
             locations=[outcome.experiment_id], run_id=outcome.run_id, return_type="list", max_results=500
         )
-    finally:
-        mlflow.set_tracking_uri(previous)
     by_case = {t.info.trace_metadata["llmops.case_id"]: t for t in traces}
     assert sorted(by_case) == sorted(c.id for c in run.cases)
     first, failed = run.cases[0], run.cases[3]

@@ -273,10 +273,20 @@ def _at_ref(args: argparse.Namespace, ref: str) -> tuple[Prompt | None, str]:
 # --- registry -------------------------------------------------------------------------------------
 
 
+def _mirror(config: LlmopsConfig, root: Path, prompt: Prompt) -> None:
+    """With tracking on, MLflow's prompt registry follows: its `production` alias moves too."""
+    if config.tracking_config.enabled:
+        from llmops_action.tracking_prompts import mirror_activation
+
+        line = mirror_activation(config.tracking_config, root, prompt)
+        if not line.startswith("llmops-action: warning"):
+            print(line)
+
+
 def _activate(args: argparse.Namespace) -> int:
     from llmops_action.registry import activate, load_entry, registry_file
 
-    root, _, all_versions = _load(args)
+    root, config, all_versions = _load(args)
     versions = _versions_of(args.name, all_versions)
     logged_before = len(load_entry(root, args.name).log)
     before = _running(args.name, versions, root)
@@ -287,19 +297,22 @@ def _activate(args: argparse.Namespace) -> int:
     where = _rel(str(registry_file(root, args.name)), root)
     if before == entry.active:
         print(f"{args.name}: pinned {entry.active}, which was running as the latest  (logged in {where})")
-        return 0
-    print(f"{args.name}: active {before} -> {entry.active}  (logged in {where})")
+    else:
+        print(f"{args.name}: active {before} -> {entry.active}  (logged in {where})")
+    _mirror(config, root, versions[args.version])
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
     from llmops_action.registry import rollback
 
-    root, _, all_versions = _load(args)
+    root, config, all_versions = _load(args)
     versions = _versions_of(args.name, all_versions)
     entry = rollback(root, args.name, to=args.to, available=versions, by=args.by, note=args.note or "")
     last = entry.log[-1]
     print(f"{args.name}: rolled back {last.previous} -> {entry.active}")
+    if entry.active is not None and entry.active in versions:
+        _mirror(config, root, versions[entry.active])
     return 0
 
 
