@@ -247,12 +247,14 @@ def evaluate(
     provider: Provider | None = None,
     judge_provider: Provider | None = None,
     runner: Runner | None = None,
+    on_case: Callable[[CaseResult], None] | None = None,
 ) -> RunResult:
     """Evaluate the workspace's cases (those in `shard`, when given) and return the RunResult.
 
     `provider` / `judge_provider` override what the config names (tests, custom apps). Without an api key and
     without a judge_provider, judge metrics are skipped ("no judge credentials"). Writes `out_dir/results.json`
     atomically when out_dir is given. Raises UserInputError before any call when a case cannot be rendered.
+    `on_case` gets each case as soon as it is scored (live MLflow tracking).
     """
 
     config = ws.config
@@ -288,6 +290,8 @@ def evaluate(
         exc = fut.exception()
         results[case.id] = _failed_case(ws, case, exc) if exc is not None else fut.result()
         results[case.id].render_ms = render_ms[case.id]
+        if on_case is not None:
+            on_case(results[case.id])
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -14,7 +14,6 @@ params, tags, artifacts or the warning.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import re
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from llmops_action.tracking_run import OUTPUT_CHARS, case_table, run_metrics, run_name, run_params, run_tags
+from llmops_action.tracking_table import _log_table_plain, log_table
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from llmops_action.core.comparison import Comparison
     from llmops_action.core.config import LlmopsConfig, TrackingConfig
     from llmops_action.core.results import RunResult
+    from llmops_action.tracking_live import LiveRun
 
 # Bounded retries so a dead server costs seconds, not mlflow's default of 7 retries x 120 s timeouts.
 HTTP_LIMITS = {
@@ -48,7 +49,17 @@ TABLE_FILE = "cases.json"
 STORE_DIR = ".llmops"  # beside the config: the project's embedded store, .llmops/mlflow.db
 STORE_FILE = "mlflow.db"
 ARTIFACTS_DIR = "mlartifacts"
-__all__ = ["OUTPUT_CHARS", "case_table", "run_metrics", "run_name", "run_params", "run_tags"]  # re-exported
+# re-exported: callers and tests import them from here
+__all__ = [
+    "OUTPUT_CHARS",
+    "_log_table_plain",
+    "case_table",
+    "log_table",
+    "run_metrics",
+    "run_name",
+    "run_params",
+    "run_tags",
+]
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 
 
@@ -243,39 +254,6 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str, out_dir: Path |
         return str(exp.experiment_id)
 
 
-def log_table(client: MlflowClient, run_id: str, table: dict[str, list[Any]], artifact_file: str) -> None:
-    """`MlflowClient.log_table` when pandas is there (full mlflow); the same artifact and tag without it.
-
-    mlflow-skinny (our runtime dependency) has no pandas; log_table's artifact is pandas'
-    `to_json(orient="split", index=False)` plus the `mlflow.loggedArtifacts` tag the UI reads, so we
-    write exactly that ourselves rather than pull in pandas.
-    """
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        _log_table_plain(client, run_id, table, artifact_file)
-    else:
-        client.log_table(run_id, data=table, artifact_file=artifact_file)
-
-
-def _log_table_plain(
-    client: MlflowClient, run_id: str, table: dict[str, list[Any]], artifact_file: str
-) -> None:
-    from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_ARTIFACTS
-
-    columns = list(table)
-    rows = [list(r) for r in zip(*(table[c] for c in columns), strict=True)]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / artifact_file
-        path.write_text(json.dumps({"columns": columns, "data": rows}), encoding="utf-8")
-        client.log_artifact(run_id, str(path))
-    run = client.get_run(run_id)
-    logged = json.loads(run.data.tags.get(MLFLOW_LOGGED_ARTIFACTS, "[]"))
-    entry = {"path": artifact_file, "type": "table"}
-    if entry not in logged:
-        client.set_tag(run_id, MLFLOW_LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
-
-
 # --- log_run ----------------------------------------------------------------------------------------
 
 
@@ -289,8 +267,11 @@ def log_run(
     repo: str | None = None,
     environ: Mapping[str, str] | None = None,
     config: LlmopsConfig | None = None,
+    live: LiveRun | None = None,
 ) -> TrackingOutcome:
     """Log one evaluation to MLflow. Never raises: a failure comes back as `warning` (printed once).
+
+    `live`: the run a LiveTracker opened during the evaluation (its traces already logged), completed here.
 
     `out_dir` is the project's store folder (`store_dir(root)`), used when no server is configured.
     `files` maps artifact names (results.json, comparison.json, comment.md, summary.md) to paths;
@@ -303,7 +284,7 @@ def log_run(
     try:
         with mlflow_env(environ):
             return _log(
-                result, comparison, files or {}, cfg, Path(out_dir), uri, repo, environ, config, secrets
+                result, comparison, files or {}, cfg, Path(out_dir), uri, repo, environ, config, secrets, live
             )
     except Exception as exc:  # tracking is best effort by design: never fail the evaluation
         detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "", secrets)
@@ -355,42 +336,53 @@ def _log(
     environ: Mapping[str, str] | None,
     config: LlmopsConfig | None,
     secrets: list[str],
+    live: LiveRun | None = None,
 ) -> TrackingOutcome:
-    from llmops_action.tracking_prompts import log_dataset, register_run_prompts
-    from llmops_action.tracking_traces import log_traces
+    from mlflow.entities import Metric, Param, RunTag
 
-    if is_embedded(uri):
-        out_dir.mkdir(parents=True, exist_ok=True)
-    client = client_for(uri)
-    exp_id = ensure_experiment(
-        client, experiment_name(cfg, result.run.suite, repo=repo, environ=environ), uri, out_dir
-    )
+    from llmops_action.tracking_prompts import log_dataset, register_run_prompts
+    from llmops_action.tracking_traces import TraceContext, log_traces, start_ms
+
+    if live is not None:
+        client, uri, exp_id = live.client, live.uri, live.experiment_id
+    else:
+        if is_embedded(uri):
+            out_dir.mkdir(parents=True, exist_ok=True)
+        client = client_for(uri)
+        exp_id = ensure_experiment(
+            client, experiment_name(cfg, result.run.suite, repo=repo, environ=environ), uri, out_dir
+        )
     tags = {k: redact(v, secrets) for k, v in run_tags(result, comparison).items()}
     base_run = _base_run_id(client, exp_id, comparison)
     if base_run is not None:
         tags["llmops.base_run_id"] = base_run
-    run = client.create_run(exp_id, run_name=run_name(result), tags=tags)
-    run_id = run.info.run_id
+    if live is not None:
+        run_id = live.run_id
+        client.update_run(run_id, name=run_name(result))
+        run = client.get_run(run_id)
+    else:
+        run = client.create_run(exp_id, run_name=run_name(result), tags=tags)
+        run_id = run.info.run_id
     try:
-        from mlflow.entities import Metric, Param
-
         params = [Param(k, redact(v, secrets)) for k, v in run_params(result, config).items()]
         ts = int(run.info.start_time or 0)
         metrics = [Metric(k, v, ts, 0) for k, v in run_metrics(result, comparison).items()]
-        for i in range(0, max(len(params), len(metrics)), 100):  # mlflow's batch limits
-            client.log_batch(run_id, metrics=metrics[i : i + 100], params=params[i : i + 100])
+        run_tag_list = [RunTag(k, v) for k, v in tags.items()] if live is not None else []
+        for i in range(0, max(len(params), len(metrics), len(run_tag_list)), 100):  # mlflow's batch limits
+            client.log_batch(
+                run_id,
+                metrics=metrics[i : i + 100],
+                params=params[i : i + 100],
+                tags=run_tag_list[i : i + 100],
+            )
         log_dataset(client, run_id, result)
         with global_store(uri, exp_id):
             linked = register_run_prompts(client, run_id, result)
-        log_traces(
-            uri,
-            result,
-            exp_id,
-            run_id,
-            lambda text: redact(text, secrets),
-            linked_prompts=linked,
-            remote=not is_embedded(uri),
-        )
+        ctx = TraceContext.of(result, exp_id, run_id, lambda text: redact(text, secrets), linked)
+        done = live.logged if live is not None else set()
+        first = (live.start_ms + len(done)) if live is not None else start_ms(result.run.started_at)
+        todo = [c for c in result.cases if c.id not in done]
+        log_traces(uri, todo, ctx, first, remote=not is_embedded(uri))
         with tempfile.TemporaryDirectory() as tmp:
             for name, path in files.items():
                 p = Path(path)

@@ -20,6 +20,7 @@ import json
 import random
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -48,11 +49,39 @@ def _clip(text: str | None, limit: int = TEXT_CHARS) -> str | None:
     return text if text is None or len(text) <= limit else text[:limit] + "…"
 
 
-def _start_ms(result: RunResult) -> int:
+def start_ms(iso: str) -> int:
     try:
-        return int(datetime.fromisoformat(result.run.started_at).timestamp() * 1000)
+        return int(datetime.fromisoformat(iso).timestamp() * 1000)
     except ValueError:
         return 0
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    """What every trace of one run shares: where it goes and what produced the outputs."""
+
+    experiment_id: str
+    run_id: str
+    provider_type: str
+    provider_model: str | None
+    prompts: dict[str, PromptInfo]
+    redact: Redact
+    linked_prompts: dict[str, str] = field(default_factory=dict)  # our name -> MLflow prompt version
+
+    @classmethod
+    def of(
+        cls, result: RunResult, experiment_id: str, run_id: str, redact: Redact, linked: dict[str, str]
+    ) -> TraceContext:
+        meta = result.run
+        return cls(
+            experiment_id,
+            run_id,
+            meta.provider.type,
+            meta.provider.model,
+            {p.name: p for p in meta.prompts},
+            redact,
+            linked,
+        )
 
 
 class _TraceBuilder:
@@ -141,16 +170,10 @@ def _usage(input_tokens: int | None, output_tokens: int | None) -> dict[str, int
 
 
 def case_spans(
-    case: CaseResult,
-    result: RunResult,
-    trace_id: str,
-    otel_trace_id: int,
-    start_ns: int,
-    redact: Redact,
-    prompts: dict[str, PromptInfo],
+    case: CaseResult, ctx: TraceContext, trace_id: str, otel_trace_id: int, start_ns: int
 ) -> list[dict[str, Any]]:
     """The span dicts of one case's trace (root first)."""
-    meta = result.run
+    redact = ctx.redact
     b = _TraceBuilder(trace_id, otel_trace_id, start_ns)
     output = None if case.output is None else redact(_clip(case.output) or "")
     error = None if case.error is None else redact(case.error)
@@ -169,7 +192,7 @@ def case_spans(
         error=error,
         start_ns=start_ns,
     )
-    prompt = prompts.get(case.prompt)
+    prompt = ctx.prompts.get(case.prompt)
     messages = _render(prompt, case.vars)
     if messages is not None:
         messages = {k: redact(_clip(v) or "") for k, v in messages.items()}
@@ -191,9 +214,9 @@ def case_spans(
         inputs=messages,
         outputs=output,
         attributes={
-            "mlflow.llm.model": meta.provider.model,
+            "mlflow.llm.model": ctx.provider_model,
             "mlflow.chat.tokenUsage": _usage(case.input_tokens, case.output_tokens),
-            "llmops.provider": meta.provider.type,
+            "llmops.provider": ctx.provider_type,
             "llmops.latency_ms": case.latency_ms,
             "llmops.finish_reason": case.finish_reason,
             "llmops.cache_hit": case.cache_hit,
@@ -276,30 +299,24 @@ def _preview(value: Any) -> str:
 
 
 def build_traces(
-    result: RunResult,
-    experiment_id: str,
-    run_id: str,
-    redact: Redact,
-    linked_prompts: dict[str, str] | None = None,
+    cases: Iterable[CaseResult], ctx: TraceContext, first_ms: int
 ) -> tuple[list[TraceInfo], list[Span]]:
     """Every case's TraceInfo (with its assessments, linked to the run) and all their spans."""
     from mlflow.entities import Span, TraceInfo, TraceLocation, TraceState
 
-    location = TraceLocation.from_experiment_id(experiment_id)
-    prompts = {p.name: p for p in result.run.prompts}
-    start_ms = _start_ms(result)
+    location = TraceLocation.from_experiment_id(ctx.experiment_id)
     infos: list[TraceInfo] = []
     spans: list[Span] = []
-    for i, case in enumerate(result.cases):
+    for i, case in enumerate(cases):
         otel_id = random.getrandbits(128) or 1
         trace_id = f"tr-{otel_id:032x}"
-        request_ms = start_ms + i  # keeps the dataset's order in the traces list
-        dicts = case_spans(case, result, trace_id, otel_id, request_ms * _MS, redact, prompts)
+        request_ms = first_ms + i  # keeps the cases' order in the traces list
+        dicts = case_spans(case, ctx, trace_id, otel_id, request_ms * _MS)
         spans.extend(Span.from_dict(d) for d in dicts)
         root = dicts[0]
         duration = (root["end_time_unix_nano"] - root["start_time_unix_nano"]) // _MS
         metadata = {
-            "mlflow.sourceRun": run_id,
+            "mlflow.sourceRun": ctx.run_id,
             "llmops.case_id": case.id,
             "llmops.prompt": case.prompt,
             "llmops.prompt_version": case.prompt_version or "",
@@ -311,7 +328,7 @@ def build_traces(
             if s.skipped is not None:
                 metadata[f"llmops.skipped.{name}"] = s.skipped[:250]
         tags = {"mlflow.traceName": case.id[:250]}
-        version = (linked_prompts or {}).get(case.prompt)
+        version = ctx.linked_prompts.get(case.prompt)
         if version is not None:
             tags["mlflow.linkedPrompts"] = json.dumps([{"name": case.prompt, "version": version}])
         infos.append(
@@ -325,7 +342,7 @@ def build_traces(
                 execution_duration=int(duration),
                 trace_metadata=metadata,
                 tags=tags,
-                assessments=case_assessments(case, trace_id, redact),
+                assessments=case_assessments(case, trace_id, ctx.redact),
             )
         )
     return infos, spans
@@ -337,22 +354,15 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 
 
 def log_traces(
-    uri: str,
-    result: RunResult,
-    experiment_id: str,
-    run_id: str,
-    redact: Redact,
-    *,
-    linked_prompts: dict[str, str] | None = None,
-    remote: bool = False,
+    uri: str, cases: list[CaseResult], ctx: TraceContext, first_ms: int, *, remote: bool = False
 ) -> int:
     """Log one trace per case; returns how many. Raises what mlflow raises (log_run turns it into a warning)."""
     from mlflow.tracing.client import TracingClient
 
-    if not result.cases:
+    if not cases:
         return 0
     client = TracingClient(uri)
-    infos, spans = build_traces(result, experiment_id, run_id, redact, linked_prompts)
+    infos, spans = build_traces(cases, ctx, first_ms)
     # TraceInfo first: start_trace on a trace that log_spans already created takes mlflow's slow merge path.
     if remote:
         with ThreadPoolExecutor(SERVER_WORKERS) as pool:
@@ -361,5 +371,5 @@ def log_traces(
         for info in infos:
             client.start_trace(info)
     for batch in _chunks(spans, SPAN_BATCH):
-        client.log_spans(experiment_id, batch)
+        client.log_spans(ctx.experiment_id, batch)
     return len(infos)
