@@ -368,8 +368,11 @@ def log_traces(
         with ThreadPoolExecutor(SERVER_WORKERS) as pool:
             list(pool.map(client.start_trace, infos))
     else:
-        for info in infos:
-            client.start_trace(info)
+        from llmops_action.tracking_bulk import bulk_start_traces
+
+        if not bulk_start_traces(client.store, ctx.experiment_id, infos):
+            for info in infos:
+                client.start_trace(info)
     for batch in _chunks(spans, SPAN_BATCH):
         client.log_spans(ctx.experiment_id, batch)
     return len(infos)
