@@ -25,6 +25,11 @@ COMMAND_MODULES = (
     "drift",
     "merge",
     "history",
+    "experiment",
+    "alerts",
+    "serve",
+    "worker",
+    "selftest",
 )
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +21,10 @@ from typing import Any
 
 from llmops_action import __version__
 from llmops_action.cache import Cache, Kind, cache_key
-from llmops_action.core.config import LlmopsConfig, Price
+from llmops_action.consensus import judge_panel
+from llmops_action.core.config import JudgeSpec, LlmopsConfig, MetricConfig, Price
 from llmops_action.core.dataset import Case
+from llmops_action.core.measurement import case_input_hash
 from llmops_action.core.metrics import score_deterministic
 from llmops_action.core.metrics.aggregate import case_score
 from llmops_action.core.metrics.lexical import retrieved_contexts
@@ -37,10 +40,10 @@ from llmops_action.core.results import (
 )
 from llmops_action.core.shard import in_shard
 from llmops_action.errors import ProviderError
-from llmops_action.judge import judge_case, skipped_judge
-from llmops_action.providers import make_judge_provider, make_provider
+from llmops_action.judge import acceptable, judge_case, no_answer, skipped_judge
+from llmops_action.providers import make_judge_provider, make_panel_judge, make_provider
 from llmops_action.providers.base import ModelRequest, ModelResponse, Provider
-from llmops_action.runner import RetryPolicy, Runner
+from llmops_action.runner import RetryPolicy, Runner, quota_of
 from llmops_action.workspace import Workspace
 
 RESULTS_FILE = "results.json"
@@ -62,6 +65,9 @@ def dataset_hash(cases: list[Case]) -> str:
 
 def metrics_hash(config: LlmopsConfig) -> str:
     judge = config.judge.model_dump(mode="json", include={"model", "samples", "temperature"})
+    # A panel's settings; left out for one judge, so single-judge hashes (and their baselines) stay as they were.
+    if config.judge.judges:
+        judge.update(config.judge.model_dump(mode="json", include={"judges", "combine", "min_judges"}))
     return _sha(
         {"metrics": [m.model_dump(mode="json", by_alias=True) for m in config.metrics], "judge": judge}
     )
@@ -92,21 +98,29 @@ class _Calls:
         self.cache = cache
         self.tally = tally
 
-    def complete(self, provider: Provider, request: ModelRequest, kind: Kind) -> ModelResponse:
+    def complete(
+        self,
+        provider: Provider,
+        request: ModelRequest,
+        kind: Kind,
+        accept: Callable[[ModelResponse], bool] | None = None,
+    ) -> ModelResponse:
+        """`accept`: whether the response may be cached (after it validated); default: it has a finish reason."""
         use_cache = self.cache is not None and getattr(provider, "cacheable", True)
         key = cache_key(provider.cache_identity(), request, kind) if use_cache else ""
         if use_cache and self.cache is not None:
             hit = self.cache.get(key, kind)
             if hit is not None:
                 return hit
-        response = self.runner.call(lambda: provider.complete(request))
+        response = self.runner.call(lambda: provider.complete(request), quota=quota_of(provider))
         with self.tally.lock:
             if kind == "judge":
                 self.tally.judge_calls += 1
                 self.tally.judge_version = self.tally.judge_version or response.model_version
             else:
                 self.tally.provider_version = self.tally.provider_version or response.model_version
-        if use_cache and self.cache is not None:
+        accepted = accept(response) if accept is not None else response.finish_reason is not None
+        if use_cache and self.cache is not None and accepted:
             self.cache.put(key, response)
         return response
 
@@ -140,6 +154,7 @@ def _score_case(
     provider: Provider,
     judge_provider: Provider | None,
     calls: _Calls,
+    panel: Sequence[tuple[JudgeSpec, Provider | None]] | None = None,
 ) -> CaseResult:
     config = ws.config
     prompt = ws.prompts[case.prompt]
@@ -153,18 +168,37 @@ def _score_case(
 
     retrieved = retrieved_contexts(response.raw if response else None)[1]
     plain = [m for m in config.metrics if m.type != "judge"]
-    scores: dict[str, MetricScore] = dict(score_deterministic(plain, case, output, response))
+    # No answer (a safety block, an empty reply) is what the model did: the metrics score the empty text.
+    answered = output if output is not None or response is None else ""
+    scores: dict[str, MetricScore] = dict(score_deterministic(plain, case, answered, response))
     judge_hits = 0
     judge_price = config.pricing.get(config.judge.model)
     judge_costs: list[float | None] = []
     for metric in config.judge_metrics:
-        if judge_provider is None:
+        if judge_provider is None and not panel:
             scores[metric.key] = skipped_judge(metric)
-        elif output is None:
+        elif error is not None or response is None:
             scores[metric.key] = MetricScore(error=_no_output_reason(error, response))
-        else:
+        elif not (output or "").strip():
+            scores[metric.key] = no_answer(metric, _no_output_reason(None, response))
+        elif panel:
             hits = [0]
-            complete = _judge_complete(judge_provider, calls, hits, judge_price, judge_costs)
+
+            def complete_for(
+                spec: JudgeSpec, judge: Provider, hits: list[int] = hits, metric: MetricConfig = metric
+            ) -> Callable[..., Any]:
+                return _judge_complete(
+                    judge, calls, hits, config.pricing.get(spec.model), judge_costs, metric
+                )
+
+            scores[metric.key] = judge_panel(
+                metric, case, output, panel, complete_for, config.judge, retrieved=retrieved or None
+            )
+            judge_hits += hits[0]
+        else:
+            assert output is not None
+            hits = [0]
+            complete = _judge_complete(judge_provider, calls, hits, judge_price, judge_costs, metric)
             scores[metric.key] = judge_case(
                 metric, case, output, complete, config.judge, retrieved=retrieved or None
             )
@@ -181,6 +215,7 @@ def _score_case(
         vars=dict(case.vars),
         reference=case.reference,
         keywords=list(case.keywords),
+        input_hash=case_input_hash(case),
         output=output,
         error=error,
         finish_reason=response.finish_reason if response else None,
@@ -200,12 +235,19 @@ def _score_case(
 
 
 def _judge_complete(
-    judge: Provider, calls: _Calls, hits: list[int], price: Price | None, costs: list[float | None]
+    judge: Provider,
+    calls: _Calls,
+    hits: list[int],
+    price: Price | None,
+    costs: list[float | None],
+    metric: MetricConfig,
 ) -> Callable[[ModelRequest], ModelResponse]:
-    """`complete` for judge_case, through the runner and the cache, counting hits and pricing every call."""
+    """`complete` for judge_case, through the runner and the cache, counting hits and pricing every call.
+
+    Only a verdict that parses is cached: a malformed reply is re-asked on the next run, never replayed."""
 
     def complete(request: ModelRequest) -> ModelResponse:
-        response = calls.complete(judge, request, "judge")
+        response = calls.complete(judge, request, "judge", accept=lambda r: acceptable(r, metric))
         if response.cache_hit:
             hits[0] += 1
         costs.append(case_cost(price, response))
@@ -227,6 +269,7 @@ def _failed_case(ws: Workspace, case: Case, exc: BaseException) -> CaseResult:
         vars=dict(case.vars),
         reference=case.reference,
         keywords=list(case.keywords),
+        input_hash=case_input_hash(case),
         error=reason,
         metrics=metrics,
     )
@@ -248,6 +291,8 @@ def evaluate(
     judge_provider: Provider | None = None,
     runner: Runner | None = None,
     on_case: Callable[[CaseResult], None] | None = None,
+    cache_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Evaluate the workspace's cases (those in `shard`, when given) and return the RunResult.
 
@@ -255,6 +300,8 @@ def evaluate(
     without a judge_provider, judge metrics are skipped ("no judge credentials"). Writes `out_dir/results.json`
     atomically when out_dir is given. Raises UserInputError before any call when a case cannot be rendered.
     `on_case` gets each case as soon as it is scored (live MLflow tracking).
+    `cache_dir` overrides the config's cache folder (the Action keeps it outside the workspace, so nothing a
+    pull request commits is read as a cache entry: core/trust.py).
     """
 
     config = ws.config
@@ -270,19 +317,22 @@ def evaluate(
 
     timeout = config.retries.timeout
     provider = provider or make_provider(config.provider, root=ws.root, api_key=api_key, timeout=timeout)
-    if judge_provider is None and api_key and config.judge_metrics:
+    panel = judge_panel_members(config, api_key, env, timeout) if judge_provider is None else None
+    if judge_provider is None and api_key and config.judge_metrics and not config.judge.judges:
         judge_provider = make_judge_provider(config.judge, api_key=api_key, timeout=timeout)
     runner = runner or Runner(
         concurrency=config.concurrency,
         policy=RetryPolicy(config.retries.attempts, config.retries.initial_delay, config.retries.max_delay),
         rpm=config.rpm,
     )
-    cache = Cache(ws.root / config.cache.dir) if use_cache and config.cache.enabled else None
+    # `cache_dir`: a base evaluated from another tree shares the head's cache, so unchanged requests are free
+    cache_folder = cache_dir or ws.root / config.cache.dir
+    cache = Cache(cache_folder) if use_cache and config.cache.enabled else None
     tally = _Tally()
     calls = _Calls(runner, cache, tally)
 
     def work(case: Case) -> CaseResult:
-        return _score_case(ws, case, rendered[case.id], provider, judge_provider, calls)
+        return _score_case(ws, case, rendered[case.id], provider, judge_provider, calls, panel)
 
     results: dict[str, CaseResult] = {}
     bar = _progress_bar(len(cases)) if progress else None
@@ -317,7 +367,13 @@ def evaluate(
             model=getattr(provider, "model", None),
             model_version=tally.provider_version,
         ),
-        judge=ModelInfo(type="gemini", model=config.judge.model, model_version=tally.judge_version)
+        judge=ModelInfo(
+            type="panel" if config.judge.judges else "gemini",
+            model="+".join(j.label for j in config.judge.judges)
+            if config.judge.judges
+            else config.judge.model,
+            model_version=tally.judge_version,
+        )
         if config.judge_metrics
         else None,
         started_at=started,
@@ -330,12 +386,28 @@ def evaluate(
         metrics=outcome.metrics,
         aggregates=outcome.aggregates,
         counts=outcome.counts,
+        calls=runner.stats(),
         gates=outcome.gates,
         verdict=outcome.verdict,  # type: ignore[arg-type]
     )
     if out_dir is not None:
         result.write(Path(out_dir) / RESULTS_FILE)
     return result
+
+
+def judge_panel_members(
+    config: LlmopsConfig, api_key: str | None, env: Mapping[str, str] | None, timeout: float
+) -> list[tuple[JudgeSpec, Provider | None]] | None:
+    """The panel's judges with their providers (None: that judge has no credentials); None without a panel.
+    A panel none of whose judges has credentials is skipped, as a lone judge is offline."""
+    if not config.judge.judges or not config.judge_metrics:
+        return None
+    environ = dict(os.environ) if env is None else env
+    members = [
+        (spec, make_panel_judge(spec, gemini_key=api_key, env=environ, timeout=timeout))
+        for spec in config.judge.judges
+    ]
+    return members if any(p is not None for _, p in members) else None
 
 
 def _prompt_info(ws: Workspace, name: str) -> PromptInfo:

@@ -13,6 +13,7 @@ from llmops_action.core.results import RunResult
 from llmops_action.errors import exit_code_for
 
 if TYPE_CHECKING:
+    from llmops_action.measure import Preview
     from llmops_action.tracking import TrackingOutcome
 
 
@@ -40,6 +41,10 @@ def compare_and_report(
     warnings: list[str] | None = None,
     extra_files: dict[str, Path] | None = None,
     seed: int = 0,
+    gate_changes: list[str] | None = None,
+    notes: list[str] | None = None,
+    measurement: str = "given",
+    preview: Preview | None = None,
     root: Path | None = None,
 ) -> ReportOutcome:
     """Build the Comparison, write comment.md, summary.md, comparison.json and junit.xml into `out_dir`, and
@@ -63,9 +68,26 @@ def compare_and_report(
 
         branch = trend_branch or (base.run.git_branch if base is not None else None) or "main"
         trend = recent_trend(tracking_cfg, store, suite=head.run.suite, branch=branch, head=head)
-    c = compare(base, head, config, base_source=base_source, trend=trend, links=links, seed=seed)
+    c = compare(
+        base,
+        head,
+        config,
+        base_source=base_source,
+        trend=trend,
+        links=links,
+        seed=seed,
+        measurement=measurement,
+    )
+    if preview is not None:
+        # The same comparison under the head's measurement: informational, it decides nothing.
+        from llmops_action.core.compare import measurement_preview
+
+        alt = compare(preview.base, preview.head, preview.config, base_source=base_source, seed=seed)
+        c.head_measurement = measurement_preview(alt, preview.changes)
     if warnings:
         c.warnings = [*warnings, *c.warnings]
+    c.gate_changes = list(gate_changes or [])
+    c.trust_notes = list(notes or [])
     paths = write_reports(c, head, out_dir)
     tracked = None
     if tracks:
@@ -85,8 +107,6 @@ def format_outcome(outcome: ReportOutcome) -> str:
     c = outcome.comparison
     base = (c.base.sha or "?")[:7] if c.base else "none"
     lines = [f"verdict: {c.verdict} (head {(c.head.sha or '?')[:7]} vs base {base}, {c.base_source})"]
-    if c.base is not None and not c.like_for_like:
-        lines.append("not like-for-like: " + "; ".join(c.not_comparable))
     for g in c.gates:
         if g.status in ("fail", "warn"):
             tag = g.status if g.blocking or g.status == "warn" else "fail, non-blocking"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from mlflow.entities.model_registry import PromptVersion
     from mlflow.tracking import MlflowClient
 
-    from llmops_action.core.config import TrackingConfig
+    from llmops_action.core.config import LlmopsConfig
     from llmops_action.core.results import PromptInfo, RunResult
 
 SEMVER_TAG = "llmops.version"
@@ -128,14 +128,20 @@ def prompt_info(prompt: Any) -> PromptInfo:
     )
 
 
-def mirror_activation(cfg: TrackingConfig, root: Path, prompt: Any, alias: str = DEFAULT_ALIAS) -> str:
-    """Move `alias` in MLflow's prompt registry to the version the repository just activated.
+def mirror_activation(
+    config: LlmopsConfig, root: Path, prompt: Any, alias: str = DEFAULT_ALIAS
+) -> str | None:
+    """With tracking on, move `alias` in MLflow's prompt registry to the version the repository just
+    activated (`prompt activate` / `rollback`), and print where. None when tracking is off.
 
     The repository's activation log stays the source of truth: a failure here is one warning line,
-    returned (and printed) instead of raised. Returns the line the command prints.
+    printed and returned instead of raised.
     """
     import sys
 
+    if not config.tracking_config.enabled:
+        return None
+    cfg = config.tracking_config
     from llmops_action.tracking import (
         client_for,
         global_store,
@@ -161,4 +167,6 @@ def mirror_activation(cfg: TrackingConfig, root: Path, prompt: Any, alias: str =
         )
         print(line, file=sys.stderr)
         return line
-    return f"mlflow: prompt {registry_name(prompt.name)} alias '{alias}' -> version {version} in {public_uri(uri)}"
+    line = f"mlflow: prompt {registry_name(prompt.name)} alias '{alias}' -> version {version} in {public_uri(uri)}"
+    print(line)
+    return line

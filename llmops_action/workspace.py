@@ -20,9 +20,11 @@ class Workspace:
     cases: list[Case]
 
 
-def load_workspace(config_path: str | Path) -> Workspace:
+def load_workspace(config_path: str | Path, config: LlmopsConfig | None = None) -> Workspace:
+    """The config at `config_path` (or `config`, the one that governs: core/trust.py) with the prompts and
+    cases of the folder that holds `config_path`."""
     path = Path(config_path)
-    config = load_config(path)
+    config = config or load_config(path)
     root = path.resolve().parent
     from llmops_action.registry import active_versions
 

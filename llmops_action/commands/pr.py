@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from llmops_action.flows import PrOutcome
+    from llmops_action.review import Review
 
 SOURCE_TEXT = {
     "stored": "stored baseline at the merge-base",
@@ -20,14 +20,23 @@ SOURCE_TEXT = {
 }
 
 
-def format_outcome(outcome: PrOutcome) -> str:
+def format_outcome(outcome: Review) -> str:
     c = outcome.comparison
+    assert c is not None
     lines = [f"verdict: {c.verdict.upper()}  (head {c.head.sha and c.head.sha[:12]})"]
     if c.base is not None:
-        like = "like-for-like" if c.like_for_like else "NOT like-for-like: " + "; ".join(c.not_comparable)
+        cc = c.case_changes
+        scored = "both sides under the base's measurement" if c.measurement == "base" else "one measurement"
         lines.append(
-            f"base: {(c.base.sha or '?')[:12]} ({SOURCE_TEXT.get(c.base_source, c.base_source)}), {like}"
+            f"base: {(c.base.sha or '?')[:12]} ({SOURCE_TEXT.get(c.base_source, c.base_source)}), {scored}; "
+            f"{c.paired_cases} paired, {len(cc.added)} added, {len(cc.removed)} removed, "
+            f"{len(cc.changed)} changed cases"
         )
+        if c.head_measurement is not None:
+            lines.append(
+                f"under this PR's measurement (informational): {c.head_measurement.verdict.upper()}; "
+                + "; ".join(c.head_measurement.changes)
+            )
     else:
         lines.append("base: none (regression gates skipped)")
     for g in c.gates:
@@ -37,7 +46,7 @@ def format_outcome(outcome: PrOutcome) -> str:
         if g.delta is not None:
             parts.append(f"delta {g.delta:+.4g}")
         if g.ci is not None:
-            parts.append(f"95% CI [{g.ci[0]:+.3g}, {g.ci[1]:+.3g}]")
+            parts.append(f"CI [{g.ci[0]:+.3g}, {g.ci[1]:+.3g}]")
         if g.p_value is not None:
             parts.append(f"p {g.p_value:.3g}")
         if not g.blocking:
@@ -59,17 +68,19 @@ def format_outcome(outcome: PrOutcome) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from llmops_action.flows import run_pr
+    from llmops_action.core.events import EventFacts
     from llmops_action.providers.gemini import api_key_from_env
+    from llmops_action.review import PullSources, Services, review_pull_request
 
-    outcome = run_pr(
-        Path(args.config),
-        base_ref=args.base_ref,
+    services = Services(
         out_dir=Path(args.out),
         api_key=api_key_from_env(dict(os.environ)),
         use_cache=not args.no_cache,
-        event="local",
         progress=not args.no_progress and sys.stderr.isatty(),
+        base_ref=args.base_ref,
+    )
+    outcome = review_pull_request(
+        EventFacts(event="local"), PullSources.for_checkout(Path(args.config)), services
     )
     print(format_outcome(outcome))
     return outcome.exit_code

@@ -104,7 +104,7 @@ def load_dataset(patterns: Iterable[str], root: Path) -> list[Case]:
     """All cases in file order. A duplicate id is an error naming both places."""
     cases: list[Case] = []
     seen: dict[str, str] = {}
-    for path in expand_paths(patterns, root, DATASET_SUFFIXES):
+    for path in expand_paths(patterns, root, DATASET_SUFFIXES, key="datasets"):
         for case in load_dataset_file(path):
             if case.id in seen:
                 file, _, line = (case.source or "").rpartition(":")

@@ -5,6 +5,8 @@ Every filter that shows untrusted text calls one of escape.py's functions; numbe
 
 from __future__ import annotations
 
+import re
+
 from llmops_action.core.comparison import Comparison, DriftSignal, MetricDelta
 from llmops_action.core.report import escape
 from llmops_action.core.results import GateResult
@@ -71,6 +73,18 @@ def code(x: object) -> str:
     return f"`{s}`" if len(s) <= 80 and escape.code_span_ok(s) else escape.cell(s, 80)
 
 
+def span(x: object, limit: int = 300) -> str:
+    """Any text as one inline code span (nothing inside renders: no mention, no HTML, no link); one line,
+    with a backtick fence longer than any run of backticks inside."""
+    s = " ".join(escape.clean(x, limit).split())
+    if not s:
+        return "—"
+    run = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    tick = "`" * (run + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{tick}{pad}{s}{pad}{tick}"
+
+
 def threshold(g: GateResult) -> str:
     if g.threshold is None:
         return "—"
@@ -89,10 +103,7 @@ def threshold(g: GateResult) -> str:
 
 
 def gate_status(g: GateResult, c: Comparison) -> str:
-    if g.status == "skipped" and g.family == "regression" and c.base is not None and not c.like_for_like:
-        text = "⏭️ not comparable"
-    else:
-        text = f"{STATUS_ICON.get(g.status, '')} {g.status}"
+    text = f"{STATUS_ICON.get(g.status, '')} {g.status}"
     if not g.blocking and g.status in ("fail", "warn"):
         text += " (non-blocking)"
     if g.reason:
@@ -114,7 +125,8 @@ def metric_notes(m: MetricDelta) -> str:
     if m.mcnemar_p is not None:
         parts.append(f"McNemar p {pval(m.mcnemar_p)}")
     if m.ci_method and m.ci_method != "none":
-        parts.append(f"n={m.n_paired}, {m.ci_method} CI")
+        level = f"{m.confidence:.0%} " if m.confidence is not None else ""
+        parts.append(f"n={m.n_paired}, {level}{m.ci_method} CI")
     if m.note:
         parts.append(escape.cell(m.note, 200))
     return "; ".join(parts) if parts else " "
@@ -130,6 +142,7 @@ FILTERS = {
     "html_text": escape.html_text,
     "fence": fence,
     "code": code,
+    "span": span,
     "sha": sha,
     "num": num,
     "signed": signed,
