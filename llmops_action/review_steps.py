@@ -181,7 +181,19 @@ def review_head(
         own = dataclasses.replace(ws, config=head_cfg)
         preview = measure.preview(base, head, own, base_cfg, **measured)
         return _finish(
-            kind, trust, gov, head, base, source, base_sha, mb, base_ref, services, warnings, preview
+            kind,
+            trust,
+            gov,
+            head,
+            base,
+            source,
+            base_sha,
+            mb,
+            base_ref,
+            services,
+            warnings,
+            preview,
+            root=store_root,
         )
 
 
@@ -272,6 +284,7 @@ def _finish(
     services: Services,
     warnings: list[str],
     preview: measure.Preview | None = None,
+    root: Path | None = None,  # the config's folder in the checkout: the project's MLflow store is there
 ) -> Review:
     from llmops_action.reporting import compare_and_report
 
@@ -295,6 +308,7 @@ def _finish(
         notes=notes,
         measurement="given" if gov.first_run else "base",
         preview=preview,
+        root=root,
     )
     c = report.comparison
     status_notes = {"regression": FIRST_RUN} if gov.first_run else None

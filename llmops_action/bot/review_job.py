@@ -221,6 +221,7 @@ def run_review(job: Job, services: Services, on_start: Callable[[], None]) -> Re
             base_source=source,
             trend=[],
             trend_branch=job.base_ref,
+            root=Path(tmp),  # the bot keeps no store of its own between jobs
         )
         c = report.comparison
         outcome = ReviewOutcome(
