@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -213,6 +214,7 @@ def _score_case(
         tags=list(case.tags),
         vars=dict(case.vars),
         reference=case.reference,
+        keywords=list(case.keywords),
         input_hash=case_input_hash(case),
         output=output,
         error=error,
@@ -266,6 +268,7 @@ def _failed_case(ws: Workspace, case: Case, exc: BaseException) -> CaseResult:
         tags=list(case.tags),
         vars=dict(case.vars),
         reference=case.reference,
+        keywords=list(case.keywords),
         input_hash=case_input_hash(case),
         error=reason,
         metrics=metrics,
@@ -287,6 +290,7 @@ def evaluate(
     provider: Provider | None = None,
     judge_provider: Provider | None = None,
     runner: Runner | None = None,
+    on_case: Callable[[CaseResult], None] | None = None,
     cache_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> RunResult:
@@ -295,6 +299,7 @@ def evaluate(
     `provider` / `judge_provider` override what the config names (tests, custom apps). Without an api key and
     without a judge_provider, judge metrics are skipped ("no judge credentials"). Writes `out_dir/results.json`
     atomically when out_dir is given. Raises UserInputError before any call when a case cannot be rendered.
+    `on_case` gets each case as soon as it is scored (live MLflow tracking).
     `cache_dir` overrides the config's cache folder (the Action keeps it outside the workspace, so nothing a
     pull request commits is read as a cache entry: core/trust.py).
     """
@@ -303,7 +308,12 @@ def evaluate(
     started = _now()
     cases = [c for c in ws.cases if in_shard(c.id, shard)]
     # Render everything first: a template error is bad input (exit 2) and must stop the run before any call.
-    rendered = {c.id: render(ws.prompts[c.prompt], c.vars, case_id=c.id) for c in cases}
+    rendered: dict[str, RenderedPrompt] = {}
+    render_ms: dict[str, float] = {}
+    for c in cases:
+        t0 = time.perf_counter()
+        rendered[c.id] = render(ws.prompts[c.prompt], c.vars, case_id=c.id)
+        render_ms[c.id] = (time.perf_counter() - t0) * 1000
 
     timeout = config.retries.timeout
     provider = provider or make_provider(config.provider, root=ws.root, api_key=api_key, timeout=timeout)
@@ -329,6 +339,9 @@ def evaluate(
     for case, fut in runner.map_unordered(work, cases):
         exc = fut.exception()
         results[case.id] = _failed_case(ws, case, exc) if exc is not None else fut.result()
+        results[case.id].render_ms = render_ms[case.id]
+        if on_case is not None:
+            on_case(results[case.id])
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -1,8 +1,8 @@
 """Recent runs from the tracking store: the `history` command and the score trend in the PR comment.
 
-Reads whatever store tracking writes to (tracking.uri, MLFLOW_TRACKING_URI, else the embedded sqlite
-file in the output folder). An embedded store that does not exist yet means "no history", and is not
-created by reading it.
+Reads whatever store tracking writes to (tracking.uri, MLFLOW_TRACKING_URI, else the project's embedded
+sqlite file, `.llmops/mlflow.db` beside the config: pass that folder as `out_dir`). An embedded store
+that does not exist yet means "no history", and is not created by reading it.
 """
 
 from __future__ import annotations

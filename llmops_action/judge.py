@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from llmops_action.core.config import JudgeConfig, MetricConfig
@@ -129,6 +129,12 @@ def _one_sample(
     raise _JudgeFailure(f"unparseable verdict after a retry: {last_parse_error}")
 
 
+def _total(values: Iterable[int | None]) -> int | None:
+    """The sum, or None when any count is unknown (an unknown count is not zero)."""
+    items = list(values)
+    return None if not items or None in items else sum(v or 0 for v in items)
+
+
 def judge_case(
     metric: MetricConfig,
     case: Case,
@@ -165,6 +171,10 @@ def judge_case(
         "samples": len(verdicts),
         "calls": attempts,
         "cache_hits": sum(1 for r in responses if r.cache_hit),
+        # Per judge call, for the span of this metric in the case's MLflow trace.
+        "latency_ms": sum(r.latency_ms for r in responses),
+        "input_tokens": _total(r.input_tokens for r in responses),
+        "output_tokens": _total(r.output_tokens for r in responses),
     }
     if len(scores) > 1:
         details["std"] = statistics.pstdev(scores)

@@ -45,24 +45,29 @@ def compare_and_report(
     notes: list[str] | None = None,
     measurement: str = "given",
     preview: Preview | None = None,
+    root: Path | None = None,
 ) -> ReportOutcome:
     """Build the Comparison, write comment.md, summary.md, comparison.json and junit.xml into `out_dir`, and
     log the run to MLflow when the config tracks.
 
     With tracking on, the comment gets the score trend of `trend_branch` (default: the base run's branch) and,
-    for an http(s) tracking server, a link to the MLflow run. Tracking never fails the report.
+    for an http(s) tracking server, a link to the MLflow run. Tracking never fails the report. Without a
+    server, the run goes to the project's embedded store beside the config (`root`, default: here).
     """
     from llmops_action.core.compare import compare
     from llmops_action.core.report import write_reports
 
     out_dir = Path(out_dir)
+    from llmops_action.tracking import store_dir
+
+    store = store_dir(Path(root) if root is not None else Path.cwd())
     tracking_cfg = config.tracking_config if config is not None else None
     tracks = tracking_cfg is not None and tracking_cfg.enabled
     if trend is None and tracks:
         from llmops_action.history import recent_trend
 
         branch = trend_branch or (base.run.git_branch if base is not None else None) or "main"
-        trend = recent_trend(tracking_cfg, out_dir, suite=head.run.suite, branch=branch, head=head)
+        trend = recent_trend(tracking_cfg, store, suite=head.run.suite, branch=branch, head=head)
     c = compare(
         base,
         head,
@@ -89,9 +94,7 @@ def compare_and_report(
         from llmops_action.tracking import log_run
 
         artifacts = {p.name: p for p in [*paths.values(), *(extra_files or {}).values()]}
-        tracked = log_run(
-            head, comparison=c, files=artifacts, cfg=tracking_cfg, out_dir=out_dir, config=config
-        )
+        tracked = log_run(head, comparison=c, files=artifacts, cfg=tracking_cfg, out_dir=store, config=config)
         if tracked.run_url:
             # The link names the run it lives in, so it can only be added once the run exists.
             c.links = {**c.links, "mlflow_run": tracked.run_url}
@@ -111,6 +114,7 @@ def format_outcome(outcome: ReportOutcome) -> str:
     for key, path in outcome.paths.items():
         lines.append(f"{key}: {path}")
     if outcome.tracking is not None and outcome.tracking.run_id:
-        where = outcome.tracking.run_url or f"run {outcome.tracking.run_id}"
-        lines.append(f"mlflow: {where}")
+        from llmops_action.tracking import where_logged
+
+        lines.append(where_logged(outcome.tracking) or "")
     return "\n".join(lines)

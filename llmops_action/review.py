@@ -124,9 +124,7 @@ def review_push(
     if results is None:
         from llmops_action.tracking import track_result
 
-        track_result(
-            ws.config, result, services.out_dir, files={RESULTS_FILE: services.out_dir / RESULTS_FILE}
-        )
+        track_result(ws.config, result, ws.root, files={RESULTS_FILE: services.out_dir / RESULTS_FILE})
     return review
 
 

@@ -164,15 +164,8 @@ def review_head(
         # One cache for both sides: a base re-run or re-scoring after the head costs no calls for unchanged
         # requests (issue 9). It lives where the trust policy says, outside what the PR commits.
         cache = cache_dir(config.cache.dir, root=ws.root, state_dir=services.state_dir)
-        head = evaluate_side(
-            ws,
-            services,
-            head_sha,
-            facts,
-            provider=provider,
-            branch=_branch(facts, repo, sources.fetched),
-            cache=cache,
-        )
+        branch = facts.head_ref or (facts.branch if sources.fetched else current_branch(repo))
+        head = evaluate_side(ws, services, head_sha, facts, provider=provider, branch=branch, cache=cache)
         base, source, base_sha = _choose_base(
             store,
             repo,
@@ -194,12 +187,20 @@ def review_head(
         own = dataclasses.replace(ws, config=head_cfg)
         preview = measure.preview(base, head, own, base_cfg, **measured)
         return _finish(
-            kind, trust, gov, head, base, source, base_sha, mb, base_ref, services, warnings, preview
+            kind,
+            trust,
+            gov,
+            head,
+            base,
+            source,
+            base_sha,
+            mb,
+            base_ref,
+            services,
+            warnings,
+            preview,
+            root=store_root,
         )
-
-
-def _branch(facts: EventFacts, repo: Path, fetched: bool = False) -> str | None:
-    return facts.head_ref or (facts.branch if fetched else current_branch(repo))
 
 
 def _filtered(config: LlmopsConfig, services: Services) -> LlmopsConfig:
@@ -296,6 +297,7 @@ def _finish(
     services: Services,
     warnings: list[str],
     preview: measure.Preview | None = None,
+    root: Path | None = None,  # the config's folder in the checkout: the project's MLflow store is there
 ) -> Review:
     from llmops_action.reporting import compare_and_report
 
@@ -319,6 +321,7 @@ def _finish(
         notes=notes,
         measurement="given" if gov.first_run else "base",
         preview=preview,
+        root=root,
     )
     c = report.comparison
     status_notes = {"regression": FIRST_RUN} if gov.first_run else None

@@ -1,4 +1,8 @@
-"""MLflow tracking: every run logged (tags, params, metrics, artifacts, a per-case table).
+"""MLflow tracking: every run logged (tags, params, metrics, artifacts, a per-case table), a trace per
+case with its assessments (tracking_traces), the prompt versions and the dataset (tracking_prompts).
+
+One store per project: without a server, every command logs to the embedded sqlite file beside the
+config (`.llmops/mlflow.db`), so `history` sees the runs of `eval`, `pr`, `compare` and the Action alike.
 
 mlflow is imported only inside the functions that track: `import mlflow` costs about 2 s, and
 `tracking: false` must never pay it. A failure to track never fails the evaluation: `log_run` catches
@@ -10,9 +14,7 @@ params, tags, artifacts or the warning.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import math
 import os
 import re
 import sys
@@ -23,12 +25,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from llmops_action.tracking_run import OUTPUT_CHARS, case_table, run_metrics, run_name, run_params, run_tags
+from llmops_action.tracking_table import _log_table_plain, log_table
+
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
     from llmops_action.core.comparison import Comparison
     from llmops_action.core.config import LlmopsConfig, TrackingConfig
     from llmops_action.core.results import RunResult
+    from llmops_action.tracking_live import LiveRun
 
 # Bounded retries so a dead server costs seconds, not mlflow's default of 7 retries x 120 s timeouts.
 HTTP_LIMITS = {
@@ -40,9 +46,21 @@ HTTP_LIMITS = {
 CREDENTIAL_VARS = ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 URI_INPUTS = ("MLFLOW_TRACKING_URI", "INPUT_MLFLOW-TRACKING-URI", "INPUT_MLFLOW_TRACKING_URI")
 TABLE_FILE = "cases.json"
-OUTPUT_CHARS = 500
+STORE_DIR = ".llmops"  # beside the config: the project's embedded store, .llmops/mlflow.db
+STORE_FILE = "mlflow.db"
+ARTIFACTS_DIR = "mlartifacts"
+# re-exported: callers and tests import them from here
+__all__ = [
+    "OUTPUT_CHARS",
+    "_log_table_plain",
+    "case_table",
+    "log_table",
+    "run_metrics",
+    "run_name",
+    "run_params",
+    "run_tags",
+]
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
-_BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
 
 
 @dataclass(frozen=True)
@@ -51,20 +69,29 @@ class TrackingOutcome:
     run_url: str | None = None
     experiment_id: str | None = None
     warning: str | None = None
+    store: str | None = None  # where the run went (the URI without credentials)
 
 
 # --- resolution -------------------------------------------------------------------------------------
 
 
-def resolve_uri(cfg: TrackingConfig, out_dir: Path, environ: Mapping[str, str] | None = None) -> str:
-    """cfg.uri, else the input/env MLFLOW_TRACKING_URI, else the embedded sqlite store in out_dir."""
+def store_dir(root: Path) -> Path:
+    """The folder of a project's embedded store: `.llmops` beside the config (`root` holds the config)."""
+    return Path(root) / STORE_DIR
+
+
+def resolve_uri(cfg: TrackingConfig, store: Path, environ: Mapping[str, str] | None = None) -> str:
+    """cfg.uri, else the input/env MLFLOW_TRACKING_URI, else the embedded sqlite file `store`/mlflow.db.
+
+    `store` is the project's store folder (`store_dir(root)`), the same for every command.
+    """
     env = os.environ if environ is None else environ
     if cfg.uri:
         return cfg.uri
     for name in URI_INPUTS:
         if env.get(name, "").strip():
             return env[name].strip()
-    return f"sqlite:///{Path(out_dir).resolve() / 'mlflow.db'}"
+    return f"sqlite:///{Path(store).resolve() / STORE_FILE}"
 
 
 def is_embedded(uri: str) -> bool:
@@ -82,14 +109,6 @@ def experiment_name(
     return f"{owner_repo}/{suite}"
 
 
-def run_name(result: RunResult) -> str:
-    meta = result.run
-    sha7 = (meta.git_sha or "nosha")[:7]
-    if meta.pr_number is not None:
-        return f"pr-{meta.pr_number}@{sha7}"
-    return f"{meta.git_branch or 'local'}@{sha7}"
-
-
 def public_uri(uri: str) -> str:
     """The URI without user:password@, fit for links and messages."""
     parts = urlsplit(uri)
@@ -104,139 +123,6 @@ def run_url(uri: str, experiment_id: str, run_id: str) -> str | None:
     if not uri.startswith(("http://", "https://")):
         return None
     return f"{public_uri(uri).rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
-
-
-# --- what is logged (pure) --------------------------------------------------------------------------
-
-
-def _metric_key(name: str) -> str:
-    return _BAD_KEY_CHARS.sub("_", name)
-
-
-def run_tags(result: RunResult) -> dict[str, str]:
-    meta = result.run
-    tags: dict[str, str] = {
-        "llmops.suite": meta.suite,
-        "llmops.config_hash": meta.config_hash,
-        "llmops.dataset_hash": meta.dataset_hash,
-        "llmops.metrics_hash": meta.metrics_hash,
-        "llmops.tool_version": meta.tool_version,
-        "llmops.verdict": result.verdict,
-        "llmops.provider.type": meta.provider.type,
-    }
-    optional = {
-        "llmops.sha": meta.git_sha,
-        "mlflow.source.git.commit": meta.git_sha,
-        "llmops.branch": meta.git_branch,
-        "mlflow.source.git.branch": meta.git_branch,
-        "llmops.event": meta.event,
-        "llmops.pr_number": None if meta.pr_number is None else str(meta.pr_number),
-        "llmops.shard": meta.shard,
-        "llmops.provider.model": meta.provider.model,
-        "llmops.provider.model_version": meta.provider.model_version,
-        "llmops.judge.model": meta.judge.model if meta.judge else None,
-        "llmops.judge.model_version": meta.judge.model_version if meta.judge else None,
-    }
-    tags.update({k: v for k, v in optional.items() if v})
-    for p in meta.prompts:
-        tags[f"prompt.{p.name}.version"] = p.version
-        tags[f"prompt.{p.name}.hash"] = p.hash
-    tags["llmops.prompts"] = ",".join(p.name for p in meta.prompts)
-    return tags
-
-
-def run_params(result: RunResult, config: LlmopsConfig | None = None) -> dict[str, str]:
-    """A compact summary of the config. Built from named fields only, so no secret can slip in."""
-    meta = result.run
-    params: dict[str, str] = {
-        "suite": meta.suite,
-        "provider.type": meta.provider.type,
-        "provider.model": meta.provider.model or "",
-        "judge.model": meta.judge.model or "" if meta.judge else "",
-        "dataset.size": str(len(result.cases)),
-        "shard": meta.shard or "",
-    }
-    for name, agg in result.metrics.items():
-        params[f"metric.{name}.weight"] = f"{agg.weight:g}"
-    for gate in result.gates:
-        if gate.op and gate.threshold is not None:
-            params[f"gate.{gate.name}"] = f"{gate.metric} {gate.op} {gate.threshold:g}"
-    if config is not None:
-        params["judge.samples"] = str(config.judge.samples)
-        params["concurrency"] = str(config.concurrency)
-        params["rpm"] = str(config.rpm or "")
-        params["baseline.store"] = config.baseline.store
-        params["regression.metrics"] = ",".join(config.gates.regression.metrics)
-        params["regression.delta"] = f"{config.gates.regression.delta:g}"
-        params["drift.thresholds"] = f"{config.drift.warning:g}/{config.drift.critical:g}"
-        for m in config.metrics:
-            params[f"metric.{m.key}.weight"] = f"{m.weight:g}"
-            params[f"metric.{m.key}.type"] = m.type
-        for g in config.gates.absolute:
-            bounds = [
-                f">= {g.min:g}" if g.min is not None else "",
-                f"<= {g.max:g}" if g.max is not None else "",
-            ]
-            params[f"gate.{g.name or g.metric}"] = f"{g.metric} {' '.join(b for b in bounds if b)}"
-    return {_metric_key(k)[:250]: v[:6000] for k, v in params.items()}
-
-
-def run_metrics(result: RunResult, comparison: Comparison | None = None) -> dict[str, float]:
-    """Every aggregate (latency p50/p95, tokens, cost and error rate among them); PSI per signal and delta
-    per metric. An unknown figure (None) is left out, never logged as 0."""
-    values: dict[str, float | None] = dict(result.aggregates)
-    tokens = (values.get("input_tokens_total"), values.get("output_tokens_total"))
-    values["tokens_total"] = None if None in tokens else sum(t or 0.0 for t in tokens)
-    values["cases"] = float(result.counts.cases or len(result.cases))
-    values["errors"] = float(result.counts.errors)
-    values["cache_hits"] = float(result.counts.cache_hits)
-    if comparison is not None:
-        for d in comparison.drift:
-            values[f"drift.{d.signal}.psi"] = d.psi
-        for m in comparison.metrics:
-            values[f"delta.{m.name}"] = m.delta
-    return {_metric_key(k): float(v) for k, v in values.items() if v is not None and math.isfinite(float(v))}
-
-
-def case_table(result: RunResult) -> dict[str, list[Any]]:
-    """Columns of the per-case table (one row per case), so MLflow's UI compares cases across runs."""
-    base = [
-        "id",
-        "prompt",
-        "prompt_version",
-        "output",
-        "error",
-        "latency_ms",
-        "input_tokens",
-        "output_tokens",
-        "cost_usd",
-        "score",
-    ]
-    names = list(dict.fromkeys(m for c in result.cases for m in c.metrics))
-    cols = {n: (f"metric_{n}" if n in base else n) for n in names}
-    table: dict[str, list[Any]] = {k: [] for k in [*base, *cols.values()]}
-    for c in result.cases:
-        output = (
-            c.output if c.output is None or len(c.output) <= OUTPUT_CHARS else c.output[:OUTPUT_CHARS] + "…"
-        )
-        row: dict[str, Any] = {
-            "id": c.id,
-            "prompt": c.prompt,
-            "prompt_version": c.prompt_version,
-            "output": output,
-            "error": c.error,
-            "latency_ms": c.latency_ms,
-            "input_tokens": c.input_tokens,
-            "output_tokens": c.output_tokens,
-            "cost_usd": c.cost_usd,
-            "score": c.score,
-        }
-        for n, col in cols.items():
-            ms = c.metrics.get(n)
-            row[col] = ms.score if ms is not None else None
-        for k in table:
-            table[k].append(row[k])
-    return table
 
 
 # --- secrets ----------------------------------------------------------------------------------------
@@ -292,7 +178,59 @@ def mlflow_env(environ: Mapping[str, str] | None = None) -> Iterator[None]:
 def client_for(uri: str) -> MlflowClient:
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=uri, registry_uri=uri if is_embedded(uri) else None)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri if is_embedded(uri) else None)
+    if is_embedded(uri):
+        _fast_sqlite(client)
+    return client
+
+
+def _fast_sqlite(client: MlflowClient) -> None:
+    """No fsync per commit on the embedded store: a run writes ~1000 small transactions (a trace per case),
+    and a disk flush for each one is most of the time tracking takes. The risk is the last commits on a
+    power cut, never a failed evaluation: results.json and the baseline are written elsewhere."""
+    from sqlalchemy import event
+
+    engine = getattr(getattr(client._tracking_client, "store", None), "engine", None)
+    if engine is None or getattr(engine, "_llmops_fast", False):
+        return
+
+    @event.listens_for(engine, "connect")
+    def _no_sync(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA synchronous=OFF")
+        cur.close()
+
+    engine._llmops_fast = True
+    engine.dispose()  # pooled connections were opened before the listener
+
+
+@contextlib.contextmanager
+def global_store(uri: str, experiment_id: str | None = None) -> Iterator[None]:
+    """Point mlflow's process-wide store at `uri` for one call; restored after.
+
+    Parts of the prompt registry ignore the client's URI and use the global one (linking a prompt to a
+    run reads the run through it; registering a prompt looks up the active experiment): left alone,
+    they would read, or create, a `mlflow.db` in the working folder. The environment is not changed
+    for good, and mlflow's tracer is not touched (we log with the client APIs).
+    """
+    from mlflow.tracking._tracking_service import utils
+
+    names = ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME")
+    saved_env = {k: os.environ.get(k) for k in names}
+    saved_uri = utils._tracking_uri
+    utils._tracking_uri = uri
+    os.environ.pop("MLFLOW_EXPERIMENT_NAME", None)
+    if experiment_id is not None:
+        os.environ["MLFLOW_EXPERIMENT_ID"] = experiment_id
+    try:
+        yield
+    finally:
+        utils._tracking_uri = saved_uri
+        for k, old in saved_env.items():
+            if old is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old
 
 
 def ensure_experiment(client: MlflowClient, name: str, uri: str, out_dir: Path | None) -> str:
@@ -306,7 +244,7 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str, out_dir: Path |
         return str(exp.experiment_id)
     location = None
     if is_embedded(uri) and out_dir is not None:
-        location = (Path(out_dir).resolve() / "mlartifacts").as_uri()
+        location = (Path(out_dir).resolve() / ARTIFACTS_DIR).as_uri()
     try:
         return str(client.create_experiment(name, artifact_location=location))
     except MlflowException:  # another job created it between our two calls
@@ -314,39 +252,6 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str, out_dir: Path |
         if exp is None:
             raise
         return str(exp.experiment_id)
-
-
-def log_table(client: MlflowClient, run_id: str, table: dict[str, list[Any]], artifact_file: str) -> None:
-    """`MlflowClient.log_table` when pandas is there (full mlflow); the same artifact and tag without it.
-
-    mlflow-skinny (our runtime dependency) has no pandas; log_table's artifact is pandas'
-    `to_json(orient="split", index=False)` plus the `mlflow.loggedArtifacts` tag the UI reads, so we
-    write exactly that ourselves rather than pull in pandas.
-    """
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        _log_table_plain(client, run_id, table, artifact_file)
-    else:
-        client.log_table(run_id, data=table, artifact_file=artifact_file)
-
-
-def _log_table_plain(
-    client: MlflowClient, run_id: str, table: dict[str, list[Any]], artifact_file: str
-) -> None:
-    from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_ARTIFACTS
-
-    columns = list(table)
-    rows = [list(r) for r in zip(*(table[c] for c in columns), strict=True)]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / artifact_file
-        path.write_text(json.dumps({"columns": columns, "data": rows}), encoding="utf-8")
-        client.log_artifact(run_id, str(path))
-    run = client.get_run(run_id)
-    logged = json.loads(run.data.tags.get(MLFLOW_LOGGED_ARTIFACTS, "[]"))
-    entry = {"path": artifact_file, "type": "table"}
-    if entry not in logged:
-        client.set_tag(run_id, MLFLOW_LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
 
 
 # --- log_run ----------------------------------------------------------------------------------------
@@ -362,9 +267,13 @@ def log_run(
     repo: str | None = None,
     environ: Mapping[str, str] | None = None,
     config: LlmopsConfig | None = None,
+    live: LiveRun | None = None,
 ) -> TrackingOutcome:
     """Log one evaluation to MLflow. Never raises: a failure comes back as `warning` (printed once).
 
+    `live`: the run a LiveTracker opened during the evaluation (its traces already logged), completed here.
+
+    `out_dir` is the project's store folder (`store_dir(root)`), used when no server is configured.
     `files` maps artifact names (results.json, comparison.json, comment.md, summary.md) to paths;
     `config`, when given, adds judge samples, concurrency and gate settings to the params.
     """
@@ -375,7 +284,7 @@ def log_run(
     try:
         with mlflow_env(environ):
             return _log(
-                result, comparison, files or {}, cfg, Path(out_dir), uri, repo, environ, config, secrets
+                result, comparison, files or {}, cfg, Path(out_dir), uri, repo, environ, config, secrets, live
             )
     except Exception as exc:  # tracking is best effort by design: never fail the evaluation
         detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "", secrets)
@@ -389,13 +298,31 @@ def log_run(
 
 
 def track_result(
-    config: LlmopsConfig, result: RunResult, out_dir: Path, *, files: Mapping[str, Path] | None = None
+    config: LlmopsConfig, result: RunResult, root: Path, *, files: Mapping[str, Path] | None = None
 ) -> TrackingOutcome:
-    """log_run with the config's own tracking settings: what `eval` and the push flow call."""
+    """log_run with the config's own tracking settings into the project's store (`root` holds the config)."""
     cfg = config.tracking_config
     if not cfg.enabled:
         return TrackingOutcome()
-    return log_run(result, files=files, cfg=cfg, out_dir=Path(out_dir), config=config)
+    return log_run(result, files=files, cfg=cfg, out_dir=store_dir(root), config=config)
+
+
+def where_logged(outcome: TrackingOutcome) -> str | None:
+    """The line a command prints: which run, in which store (None when nothing was logged)."""
+    if outcome.run_id is None:
+        return None
+    return f"mlflow: run {outcome.run_id} in {outcome.run_url or outcome.store}"
+
+
+def _base_run_id(client: MlflowClient, exp_id: str, comparison: Comparison | None) -> str | None:
+    """The newest run of the base commit in this experiment, so head and base can be compared side by side."""
+    sha = comparison.base.sha if comparison is not None and comparison.base is not None else None
+    if not sha or not re.fullmatch(r"[0-9a-fA-F]{4,64}", sha):
+        return None
+    runs = client.search_runs(
+        [exp_id], f"tags.`llmops.sha` = '{sha}'", max_results=5, order_by=["attributes.start_time DESC"]
+    )
+    return next((r.info.run_id for r in runs if not r.data.tags.get("llmops.pr_number")), None)
 
 
 def _log(
@@ -409,24 +336,53 @@ def _log(
     environ: Mapping[str, str] | None,
     config: LlmopsConfig | None,
     secrets: list[str],
+    live: LiveRun | None = None,
 ) -> TrackingOutcome:
-    if is_embedded(uri):
-        out_dir.mkdir(parents=True, exist_ok=True)
-    client = client_for(uri)
-    exp_id = ensure_experiment(
-        client, experiment_name(cfg, result.run.suite, repo=repo, environ=environ), uri, out_dir
-    )
-    tags = {k: redact(v, secrets) for k, v in run_tags(result).items()}
-    run = client.create_run(exp_id, run_name=run_name(result), tags=tags)
-    run_id = run.info.run_id
-    try:
-        from mlflow.entities import Metric, Param
+    from mlflow.entities import Metric, Param, RunTag
 
+    from llmops_action.tracking_prompts import log_dataset, register_run_prompts
+    from llmops_action.tracking_traces import TraceContext, log_traces, start_ms
+
+    if live is not None:
+        client, uri, exp_id = live.client, live.uri, live.experiment_id
+    else:
+        if is_embedded(uri):
+            out_dir.mkdir(parents=True, exist_ok=True)
+        client = client_for(uri)
+        exp_id = ensure_experiment(
+            client, experiment_name(cfg, result.run.suite, repo=repo, environ=environ), uri, out_dir
+        )
+    tags = {k: redact(v, secrets) for k, v in run_tags(result, comparison).items()}
+    base_run = _base_run_id(client, exp_id, comparison)
+    if base_run is not None:
+        tags["llmops.base_run_id"] = base_run
+    if live is not None:
+        run_id = live.run_id
+        client.update_run(run_id, name=run_name(result))
+        run = client.get_run(run_id)
+    else:
+        run = client.create_run(exp_id, run_name=run_name(result), tags=tags)
+        run_id = run.info.run_id
+    try:
         params = [Param(k, redact(v, secrets)) for k, v in run_params(result, config).items()]
         ts = int(run.info.start_time or 0)
         metrics = [Metric(k, v, ts, 0) for k, v in run_metrics(result, comparison).items()]
-        for i in range(0, max(len(params), len(metrics)), 100):  # mlflow's batch limits
-            client.log_batch(run_id, metrics=metrics[i : i + 100], params=params[i : i + 100])
+        run_tag_list = [RunTag(k, v) for k, v in tags.items()] if live is not None else []
+        for i in range(0, max(len(params), len(metrics), len(run_tag_list)), 100):  # mlflow's batch limits
+            client.log_batch(
+                run_id,
+                metrics=metrics[i : i + 100],
+                params=params[i : i + 100],
+                tags=run_tag_list[i : i + 100],
+            )
+        log_dataset(client, run_id, result)
+        with global_store(uri, exp_id):
+            linked = register_run_prompts(client, run_id, result)
+        ctx = TraceContext.of(result, exp_id, run_id, lambda text: redact(text, secrets), linked)
+        done = live.logged if live is not None else set()
+        first = (live.start_ms + len(done)) if live is not None else start_ms(result.run.started_at)
+        todo = [c for c in result.cases if c.id not in done]
+        log_traces(uri, todo, ctx, first, remote=not is_embedded(uri))
         with tempfile.TemporaryDirectory() as tmp:
             for name, path in files.items():
                 p = Path(path)
@@ -437,12 +393,14 @@ def _log(
                 clean.write_text(redact(text, secrets), encoding="utf-8")
                 client.log_artifact(run_id, str(clean))
         table = case_table(result)
-        table["output"] = [None if o is None else redact(o, secrets) for o in table["output"]]
-        table["error"] = [None if e is None else redact(e, secrets) for e in table["error"]]
+        for col in ("inputs", "reference", "output", "error"):
+            table[col] = [None if v is None else redact(v, secrets) for v in table[col]]
         log_table(client, run_id, table, TABLE_FILE)
     except BaseException:
         with contextlib.suppress(Exception):  # the server may be the thing that failed
             client.set_terminated(run_id, status="FAILED")
         raise
     client.set_terminated(run_id, status="FINISHED")
-    return TrackingOutcome(run_id=run_id, run_url=run_url(uri, exp_id, run_id), experiment_id=exp_id)
+    return TrackingOutcome(
+        run_id=run_id, run_url=run_url(uri, exp_id, run_id), experiment_id=exp_id, store=public_uri(uri)
+    )

@@ -354,11 +354,12 @@ def test_no_secret_reaches_comments_summaries_outputs_logs_results_artifacts_or_
         haystacks[f"run {i} log"] = masked + r.stderr
         haystacks[f"run {i} outputs"] = json.dumps(r.outputs)
         haystacks[f"run {i} summary"] = r.summary
-        haystacks[f"run {i} results and artifacts"] = _files_text(r.out_dir)
+        # .llmops/ holds out/ and the project's embedded MLflow store (mlflow.db: traces, assessments,
+        # params, tags; mlartifacts/: the files and the table).
+        haystacks[f"run {i} results, artifacts and MLflow store"] = _files_text(r.workspace / ".llmops")
     assert haystacks["baseline branch"]
-    # Tracking is on in the quickstart: the embedded MLflow store (params, tags, artifacts, table) is in
-    # out_dir and so among the files searched above.
-    assert (runs[1].out_dir / "mlflow.db").is_file() and (runs[1].out_dir / "mlartifacts").is_dir()
+    store = runs[1].workspace / ".llmops"
+    assert (store / "mlflow.db").is_file() and (store / "mlartifacts").is_dir()
     for where, text in haystacks.items():
         for secret in (FAKE_TOKEN, FAKE_GEMINI_KEY):
             assert secret not in text, f"{secret[:8]}... leaked into {where}"

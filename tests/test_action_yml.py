@@ -88,10 +88,17 @@ def test_composite_container_python_runtime_cache_and_artifact() -> None:
     uses = [s.get("uses", "") for s in runs["steps"]]
     assert any(re.fullmatch(r"docker://ghcr\.io/[\w.-]+/llmops-action[:@][\w.:-]+", u) for u in uses)
     assert {"actions/cache/restore@v4", "actions/cache/save@v4", "actions/setup-python@v5"} <= set(uses)
-    [upload] = [s for s in runs["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    upload, store = [s for s in runs["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     for name in ("results.json", "comparison.json", "comment.md", "summary.md", "junit.xml"):
         assert f"${{{{ inputs.out-dir }}}}/{name}" in upload["with"]["path"]
     assert upload["if"].startswith("always()")
+    # Without a tracking server, the embedded MLflow store beside the config goes up as its own artifact.
+    [locate] = [s for s in runs["steps"] if s.get("id") == "mlflow"]
+    assert "inputs.mlflow-tracking-uri == ''" in locate["if"] and "MLFLOW_TRACKING_URI == ''" in locate["if"]
+    assert '$(dirname "$CONFIG")/.llmops' in locate["run"]
+    assert store["with"]["name"].startswith("llmops-mlflow-")
+    assert "${{ steps.mlflow.outputs.dir }}/mlflow.db" in store["with"]["path"]
+    assert "${{ steps.mlflow.outputs.dir }}/mlartifacts/" in store["with"]["path"]
     assert set(ACTION["branding"]) == {"icon", "color"}
 
 

@@ -21,6 +21,7 @@ from llmops_action.tracking import (
     _log_table_plain,
     case_table,
     experiment_name,
+    global_store,
     log_run,
     public_uri,
     resolve_uri,
@@ -92,7 +93,7 @@ def check_logged(uri: str, outcome: Any, run: RunResult, files: dict[str, Path],
     exp = client.get_experiment_by_name(experiment)
     assert exp is not None and exp.experiment_id == outcome.experiment_id
     logged = client.get_run(outcome.run_id)
-    assert logged.info.run_name == f"main@{'c' * 7}"
+    assert logged.info.run_name == f"default pull_request main@{'c' * 7} 00:00:00"
     assert logged.info.status == "FINISHED"
 
     tags = logged.data.tags
@@ -100,7 +101,6 @@ def check_logged(uri: str, outcome: Any, run: RunResult, files: dict[str, Path],
     assert tags["llmops.branch"] == "main"
     assert tags["llmops.event"] == "pull_request"
     assert tags["llmops.config_hash"] == run.run.config_hash
-    assert tags["prompt.rag_answer.version"] == "1.2.0"
     assert tags["prompt.rag_answer.hash"] == run.run.prompts[0].hash
     assert tags["llmops.provider.model"] == "gemini-2.5-flash"
     assert tags["llmops.provider.model_version"] == "gemini-2.5-flash-001"
@@ -108,6 +108,7 @@ def check_logged(uri: str, outcome: Any, run: RunResult, files: dict[str, Path],
     assert tags["llmops.judge.model_version"] == "gemini-2.5-pro-002"
     assert tags["llmops.tool_version"] == run.run.tool_version
     assert tags["llmops.verdict"] == "pass"
+    assert tags["mlflow.runType"] == "genai_evaluate"  # listed under the experiment's Evaluation runs
 
     params = logged.data.params
     assert params["provider.type"] == "gemini"
@@ -117,6 +118,8 @@ def check_logged(uri: str, outcome: Any, run: RunResult, files: dict[str, Path],
     assert params["metric.faithfulness.weight"] == "0.6"
     assert params["metric.keyword_recall.weight"] == "0.4"
     assert params["gate.min-score"] == "score >= 0.6"
+    assert params["prompt.rag_answer.version"] == "1.2.0"  # params: the compare view shows them
+    assert not [k for k in params if k.startswith("gate.") and k != "gate.min-score"]  # each gate once
 
     metrics = logged.data.metrics
     for name, value in run.aggregates.items():
@@ -144,6 +147,79 @@ def check_logged(uri: str, outcome: Any, run: RunResult, files: dict[str, Path],
     assert row["faithfulness"] == pytest.approx(first.metrics["faithfulness"].score)
     assert row["latency_ms"] == pytest.approx(first.latency_ms)
     assert table.iloc[3]["error"].startswith("ProviderError")
+    assert json.loads(row["inputs"]) == first.vars and row["reference"] == first.reference
+
+    check_traces(uri, outcome, run)
+    check_prompts_and_dataset(client, outcome, run)
+
+
+def check_traces(uri: str, outcome: Any, run: RunResult) -> None:
+    """One trace per case in the run, with its spans and assessments, read back through mlflow.search_traces."""
+    import mlflow
+
+    with global_store(uri):
+        traces = mlflow.search_traces(
+            locations=[outcome.experiment_id], run_id=outcome.run_id, return_type="list", max_results=500
+        )
+    by_case = {t.info.trace_metadata["llmops.case_id"]: t for t in traces}
+    assert sorted(by_case) == sorted(c.id for c in run.cases)
+    first, failed = run.cases[0], run.cases[3]
+
+    t = by_case[first.id]
+    assert t.info.state.value == "OK" and t.info.trace_metadata["mlflow.sourceRun"] == outcome.run_id
+    names = [s.name for s in t.data.spans]
+    assert names[0] == first.id and {"render prompt", "generate", "judge faithfulness"} <= set(names)
+    root = t.data.spans[0]
+    assert root.inputs == first.vars and root.outputs == first.output
+    gen = next(s for s in t.data.spans if s.name == "generate")
+    assert gen.parent_id == root.span_id
+    assert gen.attributes["mlflow.llm.model"] == "gemini-2.5-flash"
+    assert gen.attributes["llmops.finish_reason"] == "STOP"
+    assert gen.attributes["mlflow.chat.tokenUsage"]["output_tokens"] == first.output_tokens
+    assert (gen.end_time_ns - gen.start_time_ns) / 1e6 == pytest.approx(first.latency_ms, abs=0.01)
+    render = next(s for s in t.data.spans if s.name == "render prompt")
+    assert render.outputs["system"].startswith("You are a document search assistant")
+    assert "question 0?" in render.outputs["user"]
+    judge = next(s for s in t.data.spans if s.name == "judge faithfulness")
+    assert judge.attributes["llmops.criterion"] == "faithfulness"
+    assert judge.attributes["mlflow.chat.tokenUsage"]["input_tokens"] == 420
+
+    feedback = {a.name: a for a in t.info.assessments if a.feedback is not None}
+    assert set(feedback) == {"faithfulness", "keyword_recall", "json_valid", "score"}
+    faith = feedback["faithfulness"]
+    assert faith.value == pytest.approx(first.metrics["faithfulness"].score)
+    assert faith.source.source_type == "LLM_JUDGE" and faith.source.source_id == "gemini-2.5-pro"
+    assert faith.rationale == first.metrics["faithfulness"].details["reasoning"]
+    recall = feedback["keyword_recall"]
+    assert recall.source.source_type == "CODE" and recall.value == pytest.approx(
+        first.metrics["keyword_recall"].score
+    )
+    assert feedback["score"].value == pytest.approx(first.score)
+    expect = {a.name: a.value for a in t.info.assessments if a.expectation is not None}
+    assert expect == {"expected_response": first.reference, "expected_keywords": first.keywords}
+
+    bad = by_case[failed.id]
+    assert bad.info.state.value == "ERROR"
+    assert bad.data.spans[0].status.description.startswith("ProviderError")
+    assert not [a for a in bad.info.assessments if a.feedback is not None]  # skipped metrics: no values
+    assert bad.info.trace_metadata["llmops.skipped.faithfulness"] == "generation failed"
+
+
+def check_prompts_and_dataset(client: Any, outcome: Any, run: RunResult) -> None:
+    prompt = run.run.prompts[0]
+    # The server is shared by the session: other tests may have registered other rag_answer versions.
+    versions = [
+        v
+        for v in client.search_prompt_versions(prompt.name)
+        if (v.tags["llmops.version"], v.tags["llmops.hash"]) == (prompt.version, prompt.hash)
+    ]
+    assert len(versions) == 1  # registered once
+    assert "{{ question }}" in json.dumps(versions[0].template)
+    # What link_prompt_version_to_run writes and the run page's "Registered prompts" reads.
+    linked = json.loads(client.get_run(outcome.run_id).data.tags["mlflow.linkedPrompts"])
+    assert linked == [{"name": prompt.name, "version": str(versions[0].version)}]
+    [dataset] = client.get_run(outcome.run_id).inputs.dataset_inputs
+    assert dataset.dataset.digest == run.run.dataset_hash and dataset.dataset.name == "default-cases"
 
 
 # --- pure parts -------------------------------------------------------------------------------------
@@ -168,9 +244,11 @@ def test_experiment_is_per_repository_and_suite() -> None:
 
 def test_run_name_is_branch_or_pr_at_short_sha() -> None:
     run = make_run(n=2, sha="abcdef0123" + "0" * 30, branch="feature/x")
-    assert run_name(run) == "feature/x@abcdef0"
+    assert run_name(run) == "default pull_request feature/x@abcdef0 00:00:00"
     pr = run.model_copy(update={"run": run.run.model_copy(update={"pr_number": 12})})
-    assert run_name(pr) == "pr-12@abcdef0"
+    assert run_name(pr) == "default pull_request pr-12@abcdef0 00:00:00"
+    later = pr.run.model_copy(update={"started_at": "2025-01-01T09:30:05+00:00"})
+    assert run_name(pr.model_copy(update={"run": later})) != run_name(pr)  # same commit, another run
     assert run_tags(pr)["llmops.pr_number"] == "12"
 
 

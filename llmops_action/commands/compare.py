@@ -12,8 +12,10 @@ def _run(args: argparse.Namespace) -> int:
     from llmops_action.core.results import RunResult
     from llmops_action.reporting import compare_and_report, format_outcome
 
+    root = Path.cwd()  # the project's MLflow store is .llmops/ beside the config
     if args.config is not None:
         config = load_config(args.config)
+        root = Path(args.config).resolve().parent
     elif Path(DEFAULT_CONFIG_FILE).is_file():
         config = load_config(DEFAULT_CONFIG_FILE)
     else:
@@ -24,7 +26,9 @@ def _run(args: argparse.Namespace) -> int:
         )
     base = RunResult.read(args.base)
     head = RunResult.read(args.head)
-    outcome = compare_and_report(base, head, config, Path(args.out), base_source="given", seed=args.seed)
+    outcome = compare_and_report(
+        base, head, config, Path(args.out), base_source="given", seed=args.seed, root=root
+    )
     print(format_outcome(outcome))
     return outcome.exit_code
 

@@ -10,20 +10,36 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from llmops_action.core.results import RunResult
+    from llmops_action.tracking_live import LiveTracker
     from llmops_action.workspace import Workspace
 
 
-def after_results(ws: Workspace, result: RunResult, results_path: Path) -> str | None:
+def live_tracker(ws: Workspace) -> LiveTracker | None:
+    """With tracking on, MLflow starts in the background while the cases run (see tracking_live)."""
+    if not ws.config.tracking_config.enabled:
+        return None
+    from llmops_action.tracking_live import LiveTracker
+    from llmops_action.tracking_prompts import prompt_info
+
+    used = sorted({c.prompt for c in ws.cases} or set(ws.prompts))
+    prompts = [prompt_info(ws.prompts[n]) for n in used if n in ws.prompts]
+    return LiveTracker(ws.config, ws.root, prompts, suite=ws.config.suite)
+
+
+def after_results(
+    ws: Workspace, result: RunResult, results_path: Path, tracker: LiveTracker | None = None
+) -> str | None:
     """Log the run to MLflow when the config tracks; returns a line for the summary (or None)."""
     if not ws.config.tracking_config.enabled:
         return None
-    from llmops_action.tracking import resolve_uri, track_result
+    from llmops_action.tracking import track_result, where_logged
 
-    outcome = track_result(ws.config, result, results_path.parent, files={results_path.name: results_path})
-    if outcome.run_id is None:
-        return None  # log_run has printed its one warning
-    uri = resolve_uri(ws.config.tracking_config, results_path.parent)
-    return f"mlflow: run {outcome.run_id} in {outcome.run_url or uri}"
+    files = {results_path.name: results_path}
+    if tracker is not None:
+        outcome = tracker.finish(result, files)
+    else:
+        outcome = track_result(ws.config, result, ws.root, files=files)
+    return where_logged(outcome)  # None when log_run has printed its one warning
 
 
 def _git_info(root: Path) -> tuple[str | None, str | None]:
@@ -46,18 +62,25 @@ def _run(args: argparse.Namespace) -> int:
     ws = load_workspace(args.config)
     sha, branch = _git_info(ws.root)
     out_dir = Path(args.out)
-    result = evaluate(
-        ws,
-        out_dir=out_dir,
-        api_key=api_key_from_env(dict(os.environ)),
-        use_cache=not args.no_cache,
-        shard=shard,
-        git_sha=sha,
-        git_branch=branch,
-        progress=not args.no_progress and sys.stderr.isatty(),
-    )
+    tracker = live_tracker(ws)
+    try:
+        result = evaluate(
+            ws,
+            out_dir=out_dir,
+            api_key=api_key_from_env(dict(os.environ)),
+            use_cache=not args.no_cache,
+            shard=shard,
+            git_sha=sha,
+            git_branch=branch,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            on_case=tracker.add if tracker is not None else None,
+        )
+    except BaseException:
+        if tracker is not None:
+            tracker.abort()
+        raise
     results_path = out_dir / RESULTS_FILE
-    tracked = after_results(ws, result, results_path)
+    tracked = after_results(ws, result, results_path, tracker)
     print(format_summary(result, results_path))
     if tracked:
         print(tracked)

@@ -92,20 +92,20 @@ def _results(args: argparse.Namespace) -> int:
     extra = []
     if args.mlflow:
         from llmops_action.experiments.mlflow_outcomes import load_from_mlflow
-        from llmops_action.tracking import experiment_name, resolve_uri
+        from llmops_action.tracking import experiment_name, resolve_uri, store_dir
 
         tracking = config.tracking_config
-        uri = resolve_uri(tracking, Path(args.out))
+        uri = resolve_uri(tracking, store_dir(root))
         extra = load_from_mlflow(
             uri, args.mlflow_experiment or experiment_name(tracking, config.suite), e.name
         )
     r = results(e, gather(root, e, [Path(f) for f in args.outcomes], extra))
     if args.log_mlflow:
         from llmops_action.experiments.mlflow_outcomes import log_result
-        from llmops_action.tracking import experiment_name, resolve_uri
+        from llmops_action.tracking import experiment_name, resolve_uri, store_dir
 
         tracking = config.tracking_config
-        uri = resolve_uri(tracking, Path(args.out))
+        uri = resolve_uri(tracking, store_dir(root))
         run_id = log_result(
             r, uri, args.mlflow_experiment or experiment_name(tracking, config.suite), Path(args.out)
         )

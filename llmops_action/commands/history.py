@@ -38,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
     from llmops_action.core.config import TrackingConfig, load_config
     from llmops_action.errors import IncompleteRunError, UserInputError
     from llmops_action.history import recent_runs
-    from llmops_action.tracking import public_uri, resolve_uri
+    from llmops_action.tracking import public_uri, resolve_uri, store_dir
 
     if args.n < 1:
         raise UserInputError("-n must be at least 1", key="-n")
@@ -48,7 +48,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         config = load_config(config_path)
         suite, cfg = args.suite or config.suite, config.tracking_config
-    out_dir = Path(args.out)
+    # The project's store, beside the config: where eval, pr, compare and the Action log.
+    out_dir = Path(args.store) if args.store else store_dir(config_path.resolve().parent)
     try:
         rows = recent_runs(cfg, out_dir, suite=suite, branch=args.branch, n=args.n, repo=args.repo)
     except Exception as exc:  # mlflow's errors: one line naming the store, no traceback
@@ -74,8 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "history",
         """List recent runs of this suite with their scores, from MLflow (newest first).
 
-Reads the store tracking writes to: tracking.uri in .llmops.yml, else MLFLOW_TRACKING_URI, else the
-embedded sqlite file <out>/mlflow.db. Shows sha, branch, time, score, verdict and the top metrics.
+Reads the store every command logs to: tracking.uri in .llmops.yml, else MLFLOW_TRACKING_URI, else the
+project's embedded sqlite file .llmops/mlflow.db beside the config. Shows sha, branch, time, score,
+verdict and the top metrics.
 
 Example:
   llmops-action history --branch main -n 10
@@ -83,7 +85,11 @@ Example:
     )
     p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
     p.add_argument(
-        "--out", default=".llmops/out", help="folder holding the embedded store (default: %(default)s)"
+        "--store",
+        "--out",
+        dest="store",
+        default=None,
+        help="folder holding the embedded store's mlflow.db (default: .llmops beside the config)",
     )
     p.add_argument("--branch", default=None, help="only runs of this branch (default: every branch)")
     p.add_argument("-n", type=int, default=10, help="how many runs (default: %(default)s)")

@@ -61,7 +61,9 @@ def format_outcome(outcome: Review) -> str:
     if comment is not None:
         lines.append(f"comment: {comment}")
     if outcome.tracking is not None and outcome.tracking.run_id:
-        lines.append(f"mlflow: {outcome.tracking.run_url or 'run ' + outcome.tracking.run_id}")
+        from llmops_action.tracking import where_logged
+
+        lines.append(where_logged(outcome.tracking) or "")
     return "\n".join(lines)
 
 

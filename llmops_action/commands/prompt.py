@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmops_action.tracking_prompts import mirror_activation  # light: mlflow loads only when it tracks
+
 if TYPE_CHECKING:
     from llmops_action.core.config import LlmopsConfig
     from llmops_action.core.prompts import Prompt
@@ -276,7 +278,7 @@ def _at_ref(args: argparse.Namespace, ref: str) -> tuple[Prompt | None, str]:
 def _activate(args: argparse.Namespace) -> int:
     from llmops_action.registry import activate, load_entry, registry_file
 
-    root, _, all_versions = _load(args)
+    root, config, all_versions = _load(args)
     versions = _versions_of(args.name, all_versions)
     logged_before = len(load_entry(root, args.name).log)
     before = _running(args.name, versions, root)
@@ -285,21 +287,21 @@ def _activate(args: argparse.Namespace) -> int:
         print(f"{args.name}: {args.version} is already active; nothing changed")
         return 0
     where = _rel(str(registry_file(root, args.name)), root)
-    if before == entry.active:
-        print(f"{args.name}: pinned {entry.active}, which was running as the latest  (logged in {where})")
-        return 0
-    print(f"{args.name}: active {before} -> {entry.active}  (logged in {where})")
+    change = f"active {before} -> {entry.active}"
+    what = f"pinned {entry.active}, which was running as the latest" if before == entry.active else change
+    print(f"{args.name}: {what}  (logged in {where})")
+    mirror_activation(config, root, versions[args.version])
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
     from llmops_action.registry import rollback
 
-    root, _, all_versions = _load(args)
+    root, config, all_versions = _load(args)
     versions = _versions_of(args.name, all_versions)
     entry = rollback(root, args.name, to=args.to, available=versions, by=args.by, note=args.note or "")
-    last = entry.log[-1]
-    print(f"{args.name}: rolled back {last.previous} -> {entry.active}")
+    print(f"{args.name}: rolled back {entry.log[-1].previous} -> {entry.active}")
+    mirror_activation(config, root, versions[str(entry.active)])  # rollback() checked it is in `versions`
     return 0
 
 

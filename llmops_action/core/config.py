@@ -257,7 +257,7 @@ class BaselineConfig(_Strict):
 class TrackingConfig(_Strict):
     enabled: bool = True
     uri: str | None = Field(
-        None, description="Default: MLFLOW_TRACKING_URI, else a sqlite file in the output dir."
+        None, description="Default: MLFLOW_TRACKING_URI, else the project's sqlite store .llmops/mlflow.db."
     )
     experiment: str | None = None
 

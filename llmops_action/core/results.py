@@ -72,12 +72,14 @@ class CaseResult(_Model):
     tags: list[str] = Field(default_factory=list)
     vars: dict[str, Any] = Field(default_factory=dict)
     reference: str | None = None
+    keywords: list[str] = Field(default_factory=list)  # the case's expected keywords (MLflow expectations)
     input_hash: str | None = None  # of vars, reference, keywords, contexts: cases pair by id and by this
     output: str | None = None
     error: str | None = None  # generation failed; metrics then carry no score
     finish_reason: str | None = None
     blocked: str | None = None  # promptFeedback.blockReason
     latency_ms: float | None = None
+    render_ms: float | None = None  # rendering the prompt (a span of the case's MLflow trace)
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None  # the app's generation; the judge's is apart: it is the evaluation's cost
