@@ -105,7 +105,7 @@ def _num(x: float | None) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli import add_command
+    from llmops_action.cli import add_command, out_dir
 
     p = add_command(
         sub,
@@ -136,7 +136,9 @@ Example:
     )
     s.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
     s.add_argument("--results", default=None, help="save this results.json instead of evaluating")
-    s.add_argument("--out", default=".llmops/out", help="folder for results.json (default: %(default)s)")
+    s.add_argument(
+        "--out", type=out_dir, default=".llmops/out", help="folder for results.json (default: %(default)s)"
+    )
     s.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
     s.add_argument("--allow-dirty", action="store_true", help="save even with uncommitted changes")
     s.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")

@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli import add_command
+    from llmops_action.cli import add_command, out_dir
 
     p = add_command(
         sub,
@@ -81,7 +81,9 @@ Example:
   llmops-action eval --config examples/quickstart/.llmops.yml --out .llmops/out""",
     )
     p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
-    p.add_argument("--out", default=".llmops/out", help="folder for results.json (default: %(default)s)")
+    p.add_argument(
+        "--out", type=out_dir, default=".llmops/out", help="folder for results.json (default: %(default)s)"
+    )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
     p.add_argument("--shard", default=None, metavar="I/N", help="evaluate only shard I of N (e.g. 2/4)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")

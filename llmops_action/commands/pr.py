@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli import add_command
+    from llmops_action.cli import add_command, out_dir
 
     p = add_command(
         sub,
@@ -93,7 +93,9 @@ Example:
     )
     p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
     p.add_argument("--base-ref", default="main", help="branch the PR targets (default: %(default)s)")
-    p.add_argument("--out", default=".llmops/pr", help="folder for the reports (default: %(default)s)")
+    p.add_argument(
+        "--out", type=out_dir, default=".llmops/pr", help="folder for the reports (default: %(default)s)"
+    )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     p.set_defaults(handler=_run)

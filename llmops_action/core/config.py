@@ -13,17 +13,40 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from llmops_action.core.textfile import read_text
 from llmops_action.core.yamlpos import Located, format_path, load_yaml
 from llmops_action.errors import UserInputError
 
 DEFAULT_CONFIG_FILE = ".llmops.yml"
 SCHEMA_VERSION = 1
+# The flat values of a run a gate may name besides the metrics (core/metrics/aggregate.py computes them).
+RUN_AGGREGATES = (
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "input_tokens_total",
+    "output_tokens_total",
+    "cost_usd",
+    "judge_cost_usd",
+    "error_rate",
+    "judge_error_rate",
+)
+# Drift signals of every run besides the judge criteria (core/drift.py computes them).
+RUN_SIGNALS = ("score", "latency_ms", "output_tokens", "output_length", "error", "finish_reason")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a quoted number ('0.2') or a quoted boolean is an error, never silently converted
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class RetryConfig(_Strict):
@@ -105,11 +128,12 @@ class MetricConfig(_Strict):
     # judge
     criterion: Literal["faithfulness", "answer_relevance", "safety", "custom"] | None = None
     rubric: str | None = None
-    scale: tuple[int, int] = (1, 5)
+    # YAML has no tuples: accept a list here, but keep both ends strict integers
+    scale: Annotated[tuple[StrictInt, StrictInt], Field(strict=False)] = (1, 5)
     # pass/fail threshold used by McNemar and case counts; None = a continuous score
     threshold: float | None = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @model_validator(mode="after")
     def _check(self) -> MetricConfig:
@@ -216,6 +240,22 @@ class CacheConfig(_Strict):
     dir: str = ".llmops/cache"
 
 
+class LimitsConfig(_Strict):
+    """Caps that keep one case from filling memory or results.json (untrusted PR content decides sizes)."""
+
+    max_prompt_chars: int = Field(
+        200_000,
+        ge=1,
+        description="A rendered prompt (system + user) longer than this stops the run (exit 2).",
+    )
+    max_field_bytes: int = Field(
+        1_000_000,
+        ge=1,
+        description="A case field (a variable, the reference) or an output larger than this is an error on "
+        "that case.",
+    )
+
+
 class Price(_Strict):
     input: float = Field(..., ge=0, description="USD per 1M input tokens.")
     output: float = Field(..., ge=0, description="USD per 1M output tokens.")
@@ -243,6 +283,7 @@ class LlmopsConfig(_Strict):
     retries: RetryConfig = Field(default_factory=RetryConfig)
     max_error_rate: float = Field(0.05, ge=0, le=1)
     pricing: dict[str, Price] = Field(default_factory=dict, description="Per-model price table.")
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @field_validator("tracking", mode="after")
     @classmethod
@@ -359,6 +400,9 @@ def _data_path(loc: tuple[Any, ...], data: Any, *, missing: bool) -> tuple[str |
     return tuple(out)
 
 
+_STRICT_TYPES = {"float_type": "a valid number", "int_type": "a valid integer", "bool_type": "true or false"}
+
+
 def validation_error(exc: ValidationError, located: Located) -> UserInputError:
     """Turn the first pydantic error into a UserInputError with file, line, key and a suggestion."""
     errors = exc.errors()
@@ -379,6 +423,9 @@ def validation_error(exc: ValidationError, located: Located) -> UserInputError:
         message = f"key '{(loc or tuple(err['loc']))[-1]}' is not a string; quote it"
     elif err["type"] == "missing":
         message = f"missing required key '{(loc or tuple(err['loc']))[-1]}'"
+    elif err["type"] in _STRICT_TYPES and isinstance(err.get("input"), str):
+        message = f"expected {_STRICT_TYPES[err['type']]}, got the string {err['input']!r}"
+        hint = "Remove the quotes."
     else:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "literal_error" and isinstance(err.get("input"), str):
@@ -391,28 +438,75 @@ def validation_error(exc: ValidationError, located: Located) -> UserInputError:
 
 
 def parse_config(text: str, file: str = DEFAULT_CONFIG_FILE) -> LlmopsConfig:
+    return parse_config_located(text, file)[0]
+
+
+def parse_config_located(text: str, file: str = DEFAULT_CONFIG_FILE) -> tuple[LlmopsConfig, Located]:
     located = load_yaml(text, file)
     if not isinstance(located.data, dict):
         raise UserInputError("the config must be a YAML mapping", file=file, line=1)
     try:
-        return LlmopsConfig.model_validate(located.data)
+        config = LlmopsConfig.model_validate(located.data)
     except ValidationError as exc:
         raise validation_error(exc, located) from None
+    check_metric_names(config, located)
+    return config, located
+
+
+def metric_names_for_gates(config: LlmopsConfig) -> list[str]:
+    """What an absolute gate may name: each metric, `score`, and the run's flat aggregates."""
+    return [*(m.key for m in config.metrics), "score", *RUN_AGGREGATES]
+
+
+def check_metric_names(config: LlmopsConfig, located: Located) -> None:
+    """A gate or signal naming a metric that does not exist is bad input at load time, not a failed gate
+    after a full run (which would also replace a good results.json)."""
+    keys = [m.key for m in config.metrics]
+    judge = [m.key for m in config.judge_metrics]
+    checks: list[tuple[tuple[str | int, ...], str, list[str]]] = []
+    for i, gate in enumerate(config.gates.absolute):
+        checks.append((("gates", "absolute", i, "metric"), gate.metric, metric_names_for_gates(config)))
+    for i, name in enumerate(config.gates.regression.metrics):
+        checks.append((("gates", "regression", "metrics", i), name, [*keys, "score"]))
+    signals = [*judge, *RUN_SIGNALS]
+    for field in ("signals", "block"):
+        for i, name in enumerate(getattr(config.drift, field) or []):
+            checks.append((("drift", field, i), name, signals))
+    for loc, name, known in checks:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        raise UserInputError(
+            f"unknown metric '{name}'" if loc[0] == "gates" else f"unknown drift signal '{name}'",
+            file=located.file,
+            line=located.line_of(loc),
+            key=format_path(loc),
+            hint=(f"did you mean '{close[0]}'? " if close else "") + f"Known here: {', '.join(known)}.",
+        )
 
 
 def load_config(path: str | os.PathLike[str]) -> LlmopsConfig:
+    return load_config_located(path)[0]
+
+
+def load_config_located(path: str | os.PathLike[str]) -> tuple[LlmopsConfig, Located]:
+    """The config and where each of its keys is, for errors found later (datasets, cases)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if p.is_dir():
+        inside = p / DEFAULT_CONFIG_FILE
         raise UserInputError(
-            "config file not found",
+            "--config names a folder; it needs the config file",
             file=str(p),
-            hint="Create a .llmops.yml (see examples/quickstart/.llmops.yml) or pass --config.",
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise UserInputError(f"config is not UTF-8 text: {exc}", file=str(p)) from None
-    return parse_config(text, str(p))
+            key="--config",
+            hint=f"Pass --config {inside}." if inside.is_file() else "Pass the path of a .llmops.yml.",
+        )
+    try:
+        text = read_text(p, "config file")
+    except UserInputError as exc:
+        if not p.exists():
+            exc.hint = "Create a .llmops.yml (see examples/quickstart/.llmops.yml) or pass --config."
+        raise
+    return parse_config_located(text, str(p))
 
 
 def json_schema() -> dict[str, Any]:
