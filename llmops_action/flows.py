@@ -12,7 +12,7 @@ import os
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +59,7 @@ class PushOutcome:
     result: RunResult
     location: str | None  # None: not saved (an incomplete run never becomes a baseline)
     exit_code: int
+    existing: bool = False  # the commit had its baseline already: nothing was evaluated or written
 
 
 def _repo_of(ws: Workspace, command: str) -> Path:
@@ -336,11 +337,16 @@ def run_push(
     results: Path | None = None,
     allow_dirty: bool = False,
     store: BaselineStore | None = None,
+    reuse_existing: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> PushOutcome:
     """Evaluate the checked-out commit (or take `results`) and save it as that commit's baseline, once.
 
     Only trusted events call this: a push to the default branch, or an explicit `baseline save`.
+    With `reuse_existing`, a commit whose baseline is stored already is not evaluated again (baselines are
+    write-once, so the evaluation would be thrown away). `notify` hears what is being done, step by step.
     """
+    say = notify or (lambda _message: None)
     ws = load_workspace(config_path)
     if results is not None:
         result = RunResult.read(results)
@@ -350,6 +356,20 @@ def run_push(
         from llmops_action.evaluate import evaluate
 
         repo, sha = _repo_and_sha(ws, "baseline save", head_sha)
+        if reuse_existing:
+            store = store or open_configured_store(ws)
+            stored = store.load(sha, ws.config.suite, ws.config.config_hash())
+            if stored is not None:
+                where = next(
+                    (
+                        r.location
+                        for r in store.list(ws.config.suite)
+                        if r.sha == sha and r.config_hash == stored.run.config_hash
+                    ),
+                    "the baseline store",
+                )
+                return PushOutcome(stored, where, exit_code_for(stored.verdict), existing=True)
+        say(f"evaluating commit {sha[:12]} (suite {ws.config.suite}, {len(ws.cases)} cases)")
         if not allow_dirty and head_sha is None and (dirty := _tracked_changes(repo, ws.root)):
             raise UserInputError(
                 f"uncommitted changes to {', '.join(dirty[:5])}: a baseline must be exactly commit {sha[:12]}",
@@ -368,6 +388,7 @@ def run_push(
     if result.verdict == "incomplete":
         return PushOutcome(result, None, EXIT_INCOMPLETE)
     check_saveable(result)
+    say(f"saving it to the {ws.config.baseline.store} baseline store")
     location = (store or open_configured_store(ws)).save(result)
     if results is None:
         from llmops_action.tracking import track_result

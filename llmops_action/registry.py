@@ -144,6 +144,15 @@ def _write(root: Path, old: RegistryEntry, new: RegistryEntry) -> RegistryEntry:
     return new
 
 
+def _example(available: Mapping[str, Prompt] | None) -> str:
+    """A version a hint can name that exists (the highest), so the hint can be copied as is."""
+    if not available:
+        return "VERSION"
+    from llmops_action.core.prompts import semver_key
+
+    return max(available, key=semver_key)
+
+
 def _check_version(name: str, version: str, available: Mapping[str, Prompt]) -> None:
     if version not in available:
         from llmops_action.core.prompts import semver_key
@@ -232,7 +241,7 @@ def rollback(
         raise UserInputError(
             f"prompt '{name}' has never been activated, so there is nothing to roll back to",
             file=str(registry_file(root, name)),
-            hint=f"Use `llmops-action prompt activate {name} VERSION` to pin a version.",
+            hint=f"Use `llmops-action prompt activate {name}@{_example(available)}` to pin a version.",
         )
     if to is None:
         target = rollback_target(entry.log)
@@ -248,7 +257,8 @@ def rollback(
             raise UserInputError(
                 f"prompt '{name}' was never active at version {to} (known: {', '.join(sorted(seen))})",
                 file=str(registry_file(root, name)),
-                hint=f"Use `llmops-action prompt activate {name} {to}` for a version never active before.",
+                hint=f"Use `llmops-action prompt activate {name}@{to if to in (available or {}) else _example(available)}`"
+                " for a version never active before.",
             )
         target = to
     if target == entry.active:

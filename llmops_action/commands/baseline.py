@@ -27,9 +27,16 @@ def _save(args: argparse.Namespace) -> int:
         results=Path(args.results) if args.results else None,
         allow_dirty=args.allow_dirty,
         progress=not args.no_progress and sys.stderr.isatty(),
+        reuse_existing=True,
+        notify=lambda message: print(f"baseline save: {message}", file=sys.stderr, flush=True),
     )
     run = outcome.result.run
-    if outcome.location is None:
+    if outcome.existing:
+        print(
+            f"baseline for {run.git_sha} (suite {run.suite}, config {run.config_hash}) already exists; "
+            f"not re-evaluated (baselines are write-once) at {outcome.location}"
+        )
+    elif outcome.location is None:
         print(f"not saved: the run is {outcome.result.verdict} (sha {run.git_sha}, suite {run.suite})")
     else:
         score = outcome.result.aggregates.get("score")
