@@ -214,6 +214,7 @@ def pr_flow(ctx: Context) -> int:
     try:
         outcome = run_pr(
             ctx.config_path,
+            progress=True,  # lines every few seconds in the job log (no TTY on a runner)
             base_ref=base_ref,
             out_dir=ctx.out_dir,
             api_key=None if fork else (inputs.gemini_api_key or None),
@@ -313,6 +314,7 @@ def push_flow(ctx: Context) -> int:
         try:
             outcome = run_push(
                 ctx.config_path,
+                progress=True,  # lines every few seconds in the job log (no TTY on a runner)
                 out_dir=ctx.out_dir,
                 api_key=ctx.inputs.gemini_api_key or None,
                 use_cache=ctx.inputs.cache,
@@ -375,6 +377,7 @@ def schedule_flow(ctx: Context) -> int:
     )
     outcome = run_pr(
         ctx.config_path,
+        progress=True,  # lines every few seconds in the job log (no TTY on a runner)
         base_ref=ctx.inputs.base_ref or default,
         out_dir=ctx.out_dir,
         api_key=ctx.inputs.gemini_api_key or None,
@@ -429,6 +432,7 @@ def shard_flow(ctx: Context) -> int:
     pr = ctx.payload.get("pull_request") or {}
     result = evaluate(
         ws,
+        progress=True,  # lines every few seconds in the job log (no TTY on a runner)
         out_dir=ctx.out_dir,
         api_key=ctx.inputs.gemini_api_key or None,
         use_cache=ctx.inputs.cache,

@@ -24,7 +24,7 @@ from llmops_action.core.dataset import Case, format_bytes
 from llmops_action.core.metrics import score_deterministic
 from llmops_action.core.metrics.aggregate import case_score
 from llmops_action.core.metrics.lexical import retrieved_contexts
-from llmops_action.core.outcome import run_outcome
+from llmops_action.core.outcome import is_incomplete_case, run_outcome
 from llmops_action.core.prompts import RenderedPrompt
 from llmops_action.core.results import (
     CaseResult,
@@ -37,6 +37,7 @@ from llmops_action.core.results import (
 from llmops_action.core.shard import in_shard
 from llmops_action.errors import ProviderError
 from llmops_action.judge import judge_case, skipped_judge
+from llmops_action.progress import Progress
 from llmops_action.providers import make_judge_provider, make_provider
 from llmops_action.providers.base import ModelRequest, ModelResponse, Provider
 from llmops_action.runner import RetryPolicy, Runner
@@ -294,14 +295,11 @@ def evaluate(
         return _score_case(ws, case, rendered[case.id], provider, judge_provider, calls)
 
     results: dict[str, CaseResult] = {}
-    bar = _progress_bar(len(cases)) if progress else None
-    for case, fut in runner.map_unordered(work, cases):
-        exc = fut.exception()
-        results[case.id] = _failed_case(ws, case, exc) if exc is not None else fut.result()
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+    with Progress("eval", len(cases), enabled=progress) as shown:
+        for case, fut in runner.map_unordered(work, cases):
+            exc = fut.exception()
+            results[case.id] = done = _failed_case(ws, case, exc) if exc is not None else fut.result()
+            shown.update(errors=int(is_incomplete_case(done)))
     ordered = [results[c.id] for c in cases]
 
     outcome = run_outcome(config, ordered, judge_calls=tally.judge_calls)
@@ -354,9 +352,3 @@ def _prompt_info(ws: Workspace, name: str) -> PromptInfo:
         template=p.template,
         variables=[v.model_dump(mode="json", exclude_none=True) for v in p.variables],
     )
-
-
-def _progress_bar(total: int) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="case", desc="eval", leave=False)

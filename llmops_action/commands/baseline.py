@@ -26,7 +26,7 @@ def _save(args: argparse.Namespace) -> int:
         event="manual",
         results=Path(args.results) if args.results else None,
         allow_dirty=args.allow_dirty,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress,
         reuse_existing=True,
         notify=lambda message: print(f"baseline save: {message}", file=sys.stderr, flush=True),
     )
@@ -148,7 +148,7 @@ Example:
     )
     s.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
     s.add_argument("--allow-dirty", action="store_true", help="save even with uncommitted changes")
-    s.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     s.set_defaults(handler=_save)
 
     sh = add_command(

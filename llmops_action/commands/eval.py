@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
         shard=shard,
         git_sha=sha,
         git_branch=branch,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress,
     )
     results_path = out_dir / RESULTS_FILE
     tracked = after_results(ws, result, results_path)
@@ -86,5 +85,5 @@ Example:
     )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
     p.add_argument("--shard", default=None, metavar="I/N", help="evaluate only shard I of N (e.g. 2/4)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     p.set_defaults(handler=_run)

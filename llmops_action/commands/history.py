@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,10 @@ def _run(args: argparse.Namespace) -> int:
         config = load_config(config_path)
         suite, cfg = args.suite or config.suite, config.tracking_config
     out_dir = Path(args.out)
+    where = public_uri(resolve_uri(cfg, out_dir))
+    print(
+        f"history: reading the last {args.n} runs of suite {suite} from {where}", file=sys.stderr, flush=True
+    )
     try:
         rows = recent_runs(cfg, out_dir, suite=suite, branch=args.branch, n=args.n, repo=args.repo)
     except Exception as exc:  # mlflow's errors: one line naming the store, no traceback

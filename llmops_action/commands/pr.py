@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         api_key=api_key_from_env(dict(os.environ)),
         use_cache=not args.no_cache,
         event="local",
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress,
     )
     print(format_outcome(outcome))
     return outcome.exit_code
@@ -97,5 +96,5 @@ Example:
         "--out", type=out_dir, default=".llmops/pr", help="folder for the reports (default: %(default)s)"
     )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     p.set_defaults(handler=_run)
