@@ -130,13 +130,13 @@ def _check_status_permission(ctx: Context, statuses: Statuses) -> str | None:
 def comparison_outputs(ctx: Context, c: Comparison, head: RunResult | None, results: Path | None) -> None:
     score = head.aggregates.get("score") if head is not None else None
     delta = next((m.delta for m in c.metrics if m.name == "score"), None)
-    psis = [d.psi for d in c.drift if d.psi is not None]
+    psis = [d.psi_adjusted for d in c.drift if d.psi_adjusted is not None]
     ctx.outputs.update(
         {
             "verdict": c.verdict,
             "score": _num(score),
             "score-delta": _num(delta),
-            "psi-max": _num(max(psis) if psis else None),
+            "psi-max": _num(max(psis) if psis else None),  # adjusted PSI, the value the drift rule uses
             "results-path": _rel(ctx, results),
         }
     )

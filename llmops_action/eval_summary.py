@@ -56,7 +56,7 @@ def format_summary(result: RunResult, results_path: Path | None = None) -> str:
         f"latency p50 {_fmt(a.get('latency_p50_ms'), 0)} ms, p95 {_fmt(a.get('latency_p95_ms'), 0)} ms; "
         # Unknown (a python app that reports none) reads "-", never 0.
         f"tokens in {_fmt(a.get('input_tokens_total'), 0)}, out {_fmt(a.get('output_tokens_total'), 0)}; "
-        f"cost {'-' if cost is None else f'${cost:.4f}'}"
+        f"cost {'-' if cost is None else f'{cost:.4f} USD'}"
     )
     c = result.counts
     lines.append(

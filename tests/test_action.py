@@ -91,6 +91,8 @@ def test_a_degrading_head_sets_failure_and_exits_1(project, github) -> None:
     assert out.code == 1, out.stdout + out.stderr
     assert assert_pending_then_final(fake, head)["llmops/regression"] == "failure"
     assert out.outputs["verdict"] == "fail" and float(out.outputs["score-delta"]) < 0
+    adjusted = [d["psi_adjusted"] for d in out.comparison()["drift"] if d["psi_adjusted"] is not None]
+    assert float(out.outputs["psi-max"]) == pytest.approx(max(adjusted), abs=1e-4)  # as documented
     assert "::error file=.llmops.yml,title=llmops regression::gate regression/" in out.stdout
     assert len(fake.comments[3]) == 1
 

@@ -172,6 +172,7 @@ def _metric_regression(cfg: RegressionGates, metric: str, by_name: dict[str, Met
         "blocking": cfg.blocking,
         "op": "delta",
         "threshold": -cfg.delta,
+        "alpha": cfg.alpha,
     }
     d = by_name.get(metric)
     if d is None:
@@ -272,6 +273,7 @@ def drift_gates(cfg: DriftConfig, signals: list[DriftSignal]) -> list[GateResult
                 blocking=blocking,
                 op="psi",
                 threshold=cfg.critical if blocking else cfg.warning,
+                alpha=cfg.alpha,
                 value=s.psi_adjusted,
                 p_value=s.p_value,
                 reason=reason,

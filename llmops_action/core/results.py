@@ -116,6 +116,7 @@ class GateResult(_Model):
     delta: float | None = None
     ci: tuple[float, float] | None = None
     p_value: float | None = None
+    alpha: float | None = None  # the significance level the rule also requires (regression, drift)
     reason: str = ""
 
 

@@ -110,8 +110,16 @@ def paired_stats(
         improved=improved,
         regressed=regressed,
         unchanged=unchanged,
-        mde=z * sd / math.sqrt(n),
+        mde=_mde(z, sd, n, alpha),
     )
+
+
+def _mde(z: float, sd: float, n: int, alpha: float) -> float | None:
+    """The drop detectable with 80% power, or None where it is undefined: with zero variance, or when n is
+    so small that the sign-flip test cannot reach alpha at all (its smallest p-value is 2**-n)."""
+    if sd < 1e-12 or 0.5**n > alpha:  # 1e-12: floating-point noise of equal deltas is no variance
+        return None
+    return z * sd / math.sqrt(n)
 
 
 def bootstrap_means(d: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
