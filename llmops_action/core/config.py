@@ -195,6 +195,12 @@ class RegressionGates(_Strict):
     latency_p95_pct: float | None = Field(
         None, ge=0, description="Fail when p95 latency grows by more than this %."
     )
+    latency_p95_min_ms: float = Field(
+        0.0,
+        ge=0,
+        description="...and by at least this many milliseconds: a floor so that jitter on a fast app "
+        "(40 ms -> 55 ms is +37%) does not block.",
+    )
     cost_pct: float | None = Field(None, ge=0, description="Fail when total cost grows by more than this %.")
     blocking: bool = True
 

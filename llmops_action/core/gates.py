@@ -153,6 +153,7 @@ def regression_gates(
                 base_usage.latency_p95_ms,
                 head_usage.latency_p95_ms,
                 cfg.latency_p95_pct,
+                min_delta=cfg.latency_p95_min_ms or None,
             )
         )
     if cfg.cost_pct is not None:
@@ -210,8 +211,16 @@ def _metric_regression(cfg: RegressionGates, metric: str, by_name: dict[str, Met
 
 
 def _pct_gate(
-    cfg: RegressionGates, name: str, metric: str, base: float | None, head: float | None, pct: float
+    cfg: RegressionGates,
+    name: str,
+    metric: str,
+    base: float | None,
+    head: float | None,
+    pct: float,
+    *,
+    min_delta: float | None = None,
 ) -> GateResult:
+    """Fails when `metric` grows by more than `pct` percent and, when given, by at least `min_delta`."""
     common = {
         "name": name,
         "family": "regression",
@@ -219,6 +228,7 @@ def _pct_gate(
         "blocking": cfg.blocking,
         "op": "pct",
         "threshold": pct,
+        "min_delta": min_delta,
     }
     if base is None or head is None:
         missing = "base" if base is None else "head"
@@ -234,8 +244,11 @@ def _pct_gate(
             **common,
         )
     growth = (head - base) / base * 100.0
-    ok = growth <= pct
-    reason = f"{metric} {_fmt(base)} -> {_fmt(head)} ({growth:+.1f}%, limit +{pct:g}%)"
+    ok = growth <= pct or (min_delta is not None and head - base < min_delta)
+    floor = f" and +{min_delta:g}" if min_delta is not None else ""
+    reason = (
+        f"{metric} {_fmt(base)} -> {_fmt(head)} ({growth:+.1f}%, {head - base:+.4g}; limit +{pct:g}%{floor})"
+    )
     return GateResult(
         status="pass" if ok else "fail", base=base, value=head, delta=head - base, reason=reason, **common
     )

@@ -117,6 +117,7 @@ class GateResult(_Model):
     ci: tuple[float, float] | None = None
     p_value: float | None = None
     alpha: float | None = None  # the significance level the rule also requires (regression, drift)
+    min_delta: float | None = None  # the absolute growth the rule also requires (latency floor)
     reason: str = ""
 
 

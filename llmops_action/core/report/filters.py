@@ -83,7 +83,8 @@ def threshold(g: GateResult) -> str:
     if g.op == "delta":
         return f"{outcome} on a drop ≥ {num(abs(g.threshold))}{p}"
     if g.op == "pct":
-        return f"{outcome} on growth &gt; {t}%"
+        floor = f" and ≥ {num(g.min_delta)} ms" if g.min_delta is not None else ""
+        return f"{outcome} on growth &gt; {t}%{floor}"
     if g.op == "psi":
         return f"{outcome} on adjusted PSI ≥ {t}{p}"
     if g.op:
