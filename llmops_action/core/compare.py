@@ -295,14 +295,23 @@ def case_deltas(
                 head_output=h.output,
                 judge_reason=judge_reason(h, metric, b),
                 head_error=h.error,
-                vars=dict(h.vars),
-                reference=h.reference,
+                vars={k: _clip(v) for k, v in h.vars.items()},
+                reference=_clip(h.reference),
                 **_judge_score(h, metric, b),
             )
         )
     # the largest drop first; equal drops (to rounding noise) by id, so the order is stable across runs
     out.sort(key=lambda d: (round(d.delta, 9) if d.delta is not None else 0.0, d.id))
     return out
+
+
+VAR_CHARS = 4000  # a worst case shows the question, not a whole document: comparison.json stays small
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > VAR_CHARS:
+        return value[:VAR_CHARS] + f"… ({len(value) - VAR_CHARS:,} more characters)"
+    return value
 
 
 def _judge_score(case: CaseResult, metric: str, base_case: CaseResult) -> dict[str, Any]:
