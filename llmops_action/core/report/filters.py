@@ -118,9 +118,12 @@ def drift_status(s: DriftSignal) -> str:
     return text + (" (blocking)" if s.blocking and s.status == "critical" else "")
 
 
-def mde(x: float | None) -> str:
-    """Undefined (zero variance, or too few cases for the test to ever reach alpha) reads n/a, never 0."""
-    return "n/a" if x is None else fmt(float(x))
+def mde(m: MetricDelta) -> str:
+    """Undefined (zero variance, or too few cases for the test to ever reach alpha) reads n/a, never 0;
+    "—" when nothing was tested at all (no base, a skipped metric)."""
+    if m.mde is not None:
+        return fmt(float(m.mde))
+    return "n/a" if m.n_paired >= 2 and m.p_value is not None else "—"
 
 
 def metric_notes(m: MetricDelta) -> str:

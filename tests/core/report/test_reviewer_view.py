@@ -135,6 +135,8 @@ def test_mde_is_na_where_it_is_undefined() -> None:
     _, _, c = regressed()
     c.metrics[0].mde = None
     assert table_rows(render_comment(c), "Metrics")[0][6] == "n/a"
+    untested = compare(None, make_run(sha="b" * 40), None)
+    assert {r[6] for r in table_rows(render_comment(untested), "Metrics")} == {"—"}  # nothing to detect
 
 
 def test_histogram_bins_take_boundary_scores_exactly() -> None:
