@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from llmops_action.core.textfile import read_text
 from llmops_action.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -92,11 +93,9 @@ def parse_registry(text: str, source: str) -> RegistryEntry:
 def load_entry(root: Path, name: str) -> RegistryEntry:
     """The registry entry for a prompt; an empty one when the prompt was never activated."""
     path = registry_file(root, name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return RegistryEntry(name=name, active=None)
-    return _parse(text, str(path), name)
+    return _parse(read_text(path, "registry file"), str(path), name)
 
 
 def active_versions(root: Path) -> dict[str, str]:
@@ -106,7 +105,7 @@ def active_versions(root: Path) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for f in sorted(folder.glob("*.json")):
-        entry = _parse(f.read_text(encoding="utf-8"), str(f), f.stem)
+        entry = _parse(read_text(f, "registry file"), str(f), f.stem)
         if entry.active:
             out[f.stem] = entry.active
     return out

@@ -156,11 +156,10 @@ def _read_vars(text: str) -> dict[str, Any]:
 
     source = "--vars"
     if text.startswith("@"):
+        from llmops_action.core.textfile import read_text
+
         source = text[1:]
-        try:
-            text = Path(source).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserInputError("variables file not found", file=source) from None
+        text = read_text(source, "variables file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

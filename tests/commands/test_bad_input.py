@@ -102,6 +102,15 @@ def _binary_prompt(root: Path) -> tuple[str, ...]:
     return ("qa.yml:3", "prompt file")
 
 
+def _latin1_registry(root: Path) -> tuple[str, ...]:
+    registry = root / ".llmops" / "registry"
+    registry.mkdir(parents=True)
+    (registry / "qa.json").write_bytes(
+        '{"name": "qa", "active": "1.0.0", "log": [], "by": "José"}'.encode("latin-1")
+    )
+    return ("qa.json:1", "registry file is not UTF-8")
+
+
 def _range_template(root: Path) -> tuple[str, ...]:
     edit_prompt(root, template="{% for i in range(10**8) %}x{% endfor %}")
     return ("cases.jsonl:1", "case 'c000'", "sandbox")
@@ -169,6 +178,7 @@ BAD_FILES = {
     "binary dataset": _binary_dataset,
     "non-UTF-8 dataset": _latin1_dataset,
     "binary prompt": _binary_prompt,
+    "non-UTF-8 registry file": _latin1_registry,
     "range(10**8) in a template": _range_template,
     "a template building a huge string": _huge_string_template,
     "a template padding to 10**9": _ljust_template,
