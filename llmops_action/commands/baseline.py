@@ -74,7 +74,7 @@ def _show(args: argparse.Namespace) -> int:
             else "Save one with `llmops-action baseline save` on that commit."
         )
         raise UserInputError(
-            f"no baseline for {sha} (suite {suite}, config hash {config_hash})", key="sha", hint=hint
+            f"no baseline for {sha} (suite {suite}, config hash {config_hash})", key="SHA", hint=hint
         )
     if args.json:
         print(result.to_json())
@@ -160,7 +160,7 @@ Example:
   llmops-action baseline show HEAD
   llmops-action baseline show 3f2c1ab --suite rag --json""",
     )
-    sh.add_argument("sha", help="commit sha or ref")
+    sh.add_argument("sha", metavar="SHA", help="commit sha or ref")
     sh.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
     sh.add_argument("--suite", default=None, help="suite (default: the config's)")
     sh.add_argument("--config-hash", default=None, help="config hash (default: the config's current one)")
