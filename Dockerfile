@@ -23,8 +23,10 @@ COPY llmops_action ./llmops_action
 COPY entrypoint ./entrypoint
 
 # Every dependency ships a wheel, so no compiler is installed and none is left behind.
+# EXTRAS=bot builds the bot service's image (`llmops-action serve` / `worker`); the Action's stays light.
+ARG EXTRAS=""
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
     && chmod 0755 /opt/llmops-action/entrypoint/entrypoint.py
 
 # Docker actions run with the workspace at /github/workspace; the runner overrides WORKDIR with --workdir.

@@ -1,10 +1,12 @@
-"""The GitHub Action: read the runner's environment, call the same flows the CLI calls, talk back to GitHub.
+"""The GitHub Action: read the runner's environment, call the review core the CLI calls, talk back to GitHub.
 
 `python -m llmops_action.action` (entrypoint/entrypoint.sh) runs `main()` with the process environment.
-Routes: pull_request -> evaluate, compare, sticky comment, statuses; push to the default branch -> save
-the baseline; schedule / workflow_dispatch -> compare the default branch with its last baseline and raise
-an alert issue on a failing gate; a fork PR or a token that cannot write -> report only (summary and
-artifact, nothing posted); mode report (a trusted workflow_run) -> validate the fork run's artifact, post.
+Routes (action_routes.py, action_report.py), each a call of the review core (review.py) and a publish:
+pull_request -> evaluate, compare, sticky comment, statuses; push to the default branch -> save the
+baseline; schedule / workflow_dispatch -> compare the default branch with its last baseline and raise an
+alert issue on a failing gate; a fork PR or a token that cannot write -> report only (summary and artifact,
+nothing posted); mode report (a trusted workflow_run) -> evaluate the fork's prompts and datasets as data
+under the base's config and post that (core/trust.py decides what may run).
 Exit codes: 0 pass, 1 a gate family in fail-on failed, 2 bad input, 3 incomplete.
 """
 
@@ -16,50 +18,19 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmops_action import action_report, action_routes
+from llmops_action.action_context import Context
 from llmops_action.action_inputs import SECRET_INPUTS, ActionInputs, read_inputs
 from llmops_action.action_io import Console, relative_to_workspace, write_outputs
-from llmops_action.errors import (
-    EXIT_BAD_INPUT,
-    EXIT_GATE_FAILED,
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    LlmopsError,
-    UserInputError,
-)
+from llmops_action.core.trust import TRUSTED_LABEL, provider_environment
+from llmops_action.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK, LlmopsError, UserInputError
 
 log = logging.getLogger("llmops_action.action")
 
 PR_ACTIONS = ("opened", "synchronize", "reopened")
-STATE_FOR = {"pass": "success", "warn": "success", "skipped": "success", "fail": "failure"}
-ZERO_SHA = "0" * 40
-PR_FILE = "pr.json"  # written next to the reports so a report-mode run knows which PR they belong to
-
-
-@dataclass
-class Context:
-    """Everything one run knows about where it runs; built once from the environment."""
-
-    env: Mapping[str, str]
-    inputs: ActionInputs
-    console: Console
-    workspace: Path
-    event_name: str
-    payload: dict[str, Any]
-    repo: str
-    run_url: str | None
-    outputs: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def out_dir(self) -> Path:
-        return self.inputs.output_dir(self.workspace)
-
-    @property
-    def config_path(self) -> Path:
-        return self.inputs.config_path(self.workspace)
 
 
 # --- entry --------------------------------------------------------------------------------------------
@@ -81,6 +52,8 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         console.error(f"input '{exc.key}': {exc.message}", title="llmops-action: bad input")
         return EXIT_BAD_INPUT
     _trust_workspace(workspace, {**os.environ, **env})
+    if environ is None:
+        _scrub_process_environment(inputs)
     if inputs.mlflow_tracking_uri:
         os.environ["MLFLOW_TRACKING_URI"] = inputs.mlflow_tracking_uri
     ctx: Context | None = None
@@ -107,6 +80,15 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         code = EXIT_INCOMPLETE
     write_outputs(env.get("GITHUB_OUTPUT"), ctx.outputs if ctx is not None else {}, console)
     return code
+
+
+def _scrub_process_environment(inputs: ActionInputs) -> None:
+    """The inputs are read: drop INPUT_*, ACTIONS_*, the token and the keys from this process's environment,
+    so a `python` provider (repository code imported here) cannot read them from os.environ, and nothing
+    this process starts inherits them (core/trust.py). The Action keeps what it needs in `inputs`."""
+    keep = provider_environment(os.environ, secrets=inputs.secrets)
+    for name in [n for n in os.environ if n not in keep]:
+        del os.environ[name]
 
 
 def _run_url(env: Mapping[str, str]) -> str | None:
@@ -185,7 +167,14 @@ def decide_mode(inputs: ActionInputs, event: str, payload: Mapping[str, Any]) ->
     if inputs.mode != "auto":
         return inputs.mode
     if event in ("pull_request", "pull_request_target"):
-        return "pr" if payload.get("action") in PR_ACTIONS else None
+        if payload.get("action") in PR_ACTIONS:
+            return "pr"
+        # The maintainer's path for a fork (README.md#forks): the label, on pull_request_target only.
+        label = (payload.get("label") or {}).get("name")
+        trusted = (
+            event == "pull_request_target" and payload.get("action") == "labeled" and label == TRUSTED_LABEL
+        )
+        return "pr" if trusted else None
     if event == "push":
         return "push"
     if event in ("schedule", "workflow_dispatch"):
@@ -207,27 +196,19 @@ def route(ctx: Context) -> int:
             f"pull requests are evaluated on {', '.join(PR_ACTIONS)}."
         )
         return EXIT_OK
+    if ctx.inputs.selftest:
+        from llmops_action.action_selftest import selftest_flow
+
+        return selftest_flow(ctx)
     if ctx.inputs.shard:
-        from llmops_action.action_flows import shard_flow
-
-        return shard_flow(ctx)
-    from llmops_action import action_flows, action_report
-
+        return action_routes.shard_flow(ctx)
     flow = {
-        "pr": action_flows.pr_flow,
-        "push": action_flows.push_flow,
-        "schedule": action_flows.schedule_flow,
+        "pr": action_routes.pr_flow,
+        "push": action_routes.push_flow,
+        "schedule": action_routes.schedule_flow,
         "report": action_report.report_flow,
     }[mode]
     return flow(ctx)
-
-
-def exit_code(families: Mapping[str, str], verdict: str, fail_on: tuple[str, ...]) -> int:
-    if verdict == "incomplete":
-        return EXIT_INCOMPLETE
-    if any(families.get(f) == "fail" for f in fail_on):
-        return EXIT_GATE_FAILED
-    return EXIT_OK
 
 
 if __name__ == "__main__":

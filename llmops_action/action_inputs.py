@@ -97,6 +97,14 @@ class ActionInputs:
         default="",
         metadata=_meta("", "mode: report only: the PR number (default: read from the workflow_run event)."),
     )
+    selftest: bool = field(
+        default=False,
+        metadata=_meta(
+            "false",
+            "Instead of gating: mutate the outputs of a fresh evaluation and report which gate catches each "
+            "degradation (selftest.json, selftest.md). For a scheduled run.",
+        ),
+    )
 
     @property
     def secrets(self) -> tuple[str, ...]:

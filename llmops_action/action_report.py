@@ -1,24 +1,23 @@
-"""The Action's report mode: a trusted `workflow_run` posts what a fork's pull-request run produced.
+"""The Action's report mode: a trusted `workflow_run` reviews a fork's pull request itself.
 
-The artifact is untrusted: size limits, schema validation, and a head sha that must match what GitHub (not
-the artifact) says; the comment is re-rendered from the validated comparison, never taken as written.
+It never sets a status from what the fork's run wrote. It evaluates the fork's prompts and datasets as data
+(git objects at the fork's head sha: nothing of the fork is checked out or run) under the base's config, and
+the statuses come from that evaluation (core/trust.py). A config that needs the fork's code (python,
+command) is not evaluated: quality and regression stay pending, "needs a maintainer". The fork run's
+artifact is optional and untrusted: size limits, schema, a head sha that must match what GitHub says; its
+figures appear in the comment as "supplied by the fork, unverified", never as a status.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from llmops_action.action import Context, exit_code
-from llmops_action.action_flows import (
-    PR_FILE,
-    Statuses,
-    comparison_outputs,
-    make_client,
-)
-from llmops_action.action_io import append_summary
+from llmops_action.action_context import PR_FILE, Context, exit_code, head_as_data, services_for
+from llmops_action.action_publish import Statuses, make_client, post_comment, review_outputs
 from llmops_action.core.comparison import Comparison
 from llmops_action.errors import EXIT_OK, UserInputError
 
@@ -73,53 +72,79 @@ def load_artifact(folder: Path) -> tuple[Comparison, dict[str, Any]]:
 
 
 def report_flow(ctx: Context) -> int:
-    from llmops_action.core.report.render import comment_marker, render_comment
+    from llmops_action.review import review_pull_request
 
     inputs = ctx.inputs
     if not inputs.github_token:
         raise UserInputError(
             "mode: report posts the comment and statuses, so it needs a token", key="github-token"
         )
-    folder = Path(inputs.artifact_path) if inputs.artifact_path else ctx.out_dir
+    facts = ctx.facts
+    run = ctx.payload.get("workflow_run") or {}
+    trusted_head = facts.head_sha  # from GitHub's event, not from the artifact
+    artifact, meta = _artifact(ctx, trusted_head)
+    number = _report_pr_number(inputs.pr_number, run, meta)
+    client = make_client(ctx)
+    pull = client.pull(number)
+    if pull.base_repo and ctx.repo and pull.base_repo != ctx.repo:
+        raise UserInputError(f"PR #{number} belongs to {pull.base_repo}, not {ctx.repo}", key="pr-number")
+    head_sha = trusted_head or pull.head_sha
+    if head_sha != pull.head_sha:
+        ctx.console.notice(
+            f"PR #{number} is now at {pull.head_sha}, this run is for {head_sha}: nothing posted "
+            "(the newer commit's run will report)."
+        )
+        return EXIT_OK
+    facts = dataclasses.replace(
+        facts,
+        pr_number=number,
+        head_sha=pull.head_sha,
+        head_repo=pull.head_repo,
+        base_sha=pull.base_sha,
+        base_ref=pull.base_ref,
+    )
+    sources = head_as_data(ctx, facts)
+    services = services_for(ctx, api_key=inputs.gemini_api_key, holds_secrets=True)
+    services.unverified = _unverified(artifact)
+    statuses = Statuses(client if inputs.status else None, head_sha, run.get("html_url") or ctx.run_url)
+    try:
+        statuses.pending()
+        review = review_pull_request(facts, sources, services)
+        review_outputs(ctx, review)
+        if inputs.comment:
+            post_comment(ctx, client, number, review)
+        statuses.final(review.statuses)
+        return exit_code(review.families, review.verdict, inputs.fail_on)
+    finally:
+        statuses.crash("the trusted review failed; see the workflow log")
+
+
+def _artifact(ctx: Context, trusted_head: str | None) -> tuple[Comparison | None, dict[str, Any]]:
+    """The fork run's artifact, when one was downloaded: validated, and only ever shown as unverified."""
+    folder = Path(ctx.inputs.artifact_path) if ctx.inputs.artifact_path else None
+    if folder is None:
+        return None, {}
     folder = folder if folder.is_absolute() else ctx.workspace / folder
     comparison, meta = load_artifact(folder)
-    run = ctx.payload.get("workflow_run") or {}
-    trusted_head = run.get("head_sha")  # from GitHub's event, not from the artifact
     claimed = comparison.head.sha
     if trusted_head and claimed != trusted_head:
         raise UserInputError(
             f"the artifact says head {claimed}, but the workflow run was for {trusted_head}: refusing it",
             file=str(folder / "comparison.json"),
         )
-    number = _report_pr_number(inputs.pr_number, run, meta)
-    client = make_client(ctx)
-    pull = client.pull(number)
-    if pull.base_repo and ctx.repo and pull.base_repo != ctx.repo:
-        raise UserInputError(f"PR #{number} belongs to {pull.base_repo}, not {ctx.repo}", key="pr-number")
-    if claimed != pull.head_sha:
-        ctx.console.notice(
-            f"PR #{number} is now at {pull.head_sha}, the artifact is for {claimed}: nothing posted "
-            "(the newer commit's run will report)."
-        )
-        return EXIT_OK
-    target = run.get("html_url") or ctx.run_url
-    statuses = Statuses(client if inputs.status else None, claimed, target)
-    try:
-        statuses.pending()
-        # Never post the artifact's comment.md: re-render from the validated comparison (escapes untrusted text).
-        body = render_comment(comparison)
-        if inputs.comment:
-            posted = client.upsert_comment(
-                number, body, comment_marker(comparison.suite), evaluated_sha=claimed
-            )
-            ctx.outputs["comment-url"] = posted.url or ""
-        comparison_outputs(ctx, comparison, None, None)
-        append_summary(ctx.env.get("GITHUB_STEP_SUMMARY"), body, ctx.console)
-        families = comparison.gate_families()
-        statuses.final(families, comparison.gates, comparison.verdict)
-        return exit_code(families, comparison.verdict, inputs.fail_on)
-    finally:
-        statuses.crash("posting the report failed; see the workflow log")
+    return comparison, meta
+
+
+def _unverified(c: Comparison | None) -> list[tuple[str, str]]:
+    if c is None:
+        return []
+    score = next((m.head_mean for m in c.metrics if m.name == "score"), None)
+    failing = [g.name for g in c.gates if g.status == "fail"]
+    return [
+        ("verdict", c.verdict),
+        ("score", "" if score is None else f"{score:.4f}"),
+        ("failing gates", ", ".join(failing) or "none"),
+    ]
 
 
 def _report_pr_number(given: str, run: Mapping[str, Any], meta: Mapping[str, Any]) -> int:

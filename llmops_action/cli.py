@@ -26,6 +26,11 @@ COMMAND_MODULES = (
     "drift",
     "merge",
     "history",
+    "experiment",
+    "alerts",
+    "serve",
+    "worker",
+    "selftest",
 )
 
 

@@ -62,6 +62,14 @@ def format_summary(result: RunResult, results_path: Path | None = None) -> str:
     lines.append(
         f"cache hits: {c.cache_hits} generation, {c.judge_cache_hits} judge; judge calls {c.judge_calls}"
     )
+    calls = result.calls
+    if calls is not None and calls.requests:
+        allowed = f"; the server allowed about {calls.allowed_rpm:.0f} rpm" if calls.allowed_rpm else ""
+        lines.append(
+            f"requests {calls.requests}, {calls.throttled} refused by a quota "
+            f"({calls.throttled / calls.requests:.1%}), {calls.retries} retries ({calls.free_retries} free); "
+            f"waited {calls.waited_s:.1f} s summed over workers{allowed}"
+        )
     if skipped:
         lines += ["", "skipped metrics:", *skipped]
     if result.gates:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any
 
 from llmops_action import __version__
 from llmops_action.cache import Cache, Kind, cache_key
-from llmops_action.core.config import LlmopsConfig, Price
+from llmops_action.consensus import judge_panel
+from llmops_action.core.config import JudgeSpec, LlmopsConfig, Price
 from llmops_action.core.dataset import Case, format_bytes
 from llmops_action.core.metrics import score_deterministic
 from llmops_action.core.metrics.aggregate import case_score
@@ -38,9 +40,9 @@ from llmops_action.core.shard import in_shard
 from llmops_action.errors import ProviderError
 from llmops_action.judge import judge_case, skipped_judge
 from llmops_action.progress import Progress
-from llmops_action.providers import make_judge_provider, make_provider
+from llmops_action.providers import make_judge_provider, make_panel_judge, make_provider
 from llmops_action.providers.base import ModelRequest, ModelResponse, Provider
-from llmops_action.runner import RetryPolicy, Runner
+from llmops_action.runner import RetryPolicy, Runner, quota_of
 from llmops_action.workspace import Workspace, render_cases
 
 RESULTS_FILE = "results.json"
@@ -62,6 +64,9 @@ def dataset_hash(cases: list[Case]) -> str:
 
 def metrics_hash(config: LlmopsConfig) -> str:
     judge = config.judge.model_dump(mode="json", include={"model", "samples", "temperature"})
+    # A panel's settings; left out for one judge, so single-judge hashes (and their baselines) stay as they were.
+    if config.judge.judges:
+        judge.update(config.judge.model_dump(mode="json", include={"judges", "combine", "min_judges"}))
     return _sha(
         {"metrics": [m.model_dump(mode="json", by_alias=True) for m in config.metrics], "judge": judge}
     )
@@ -100,7 +105,7 @@ class _Calls:
             if hit is not None:
                 self._note_version(kind, hit)  # a run served from the cache still names its model version
                 return hit
-        response = self.runner.call(lambda: provider.complete(request))
+        response = self.runner.call(lambda: provider.complete(request), quota=quota_of(provider))
         with self.tally.lock:
             if kind == "judge":
                 self.tally.judge_calls += 1
@@ -146,6 +151,7 @@ def _score_case(
     provider: Provider,
     judge_provider: Provider | None,
     calls: _Calls,
+    panel: Sequence[tuple[JudgeSpec, Provider | None]] | None = None,
 ) -> CaseResult:
     config = ws.config
     prompt = ws.prompts[case.prompt]
@@ -170,10 +176,20 @@ def _score_case(
     judge_price = config.pricing.get(config.judge.model)
     judge_costs: list[float | None] = []
     for metric in config.judge_metrics:
-        if judge_provider is None:
+        if judge_provider is None and not panel:
             scores[metric.key] = skipped_judge(metric)
         elif output is None:
             scores[metric.key] = MetricScore(error=_no_output_reason(error, response))
+        elif panel:
+            hits = [0]
+
+            def complete_for(spec: JudgeSpec, judge: Provider, hits: list[int] = hits) -> Callable[..., Any]:
+                return _judge_complete(judge, calls, hits, config.pricing.get(spec.model), judge_costs)
+
+            scores[metric.key] = judge_panel(
+                metric, case, output, panel, complete_for, config.judge, retrieved=retrieved or None
+            )
+            judge_hits += hits[0]
         else:
             hits = [0]
             complete = _judge_complete(judge_provider, calls, hits, judge_price, judge_costs)
@@ -260,12 +276,16 @@ def evaluate(
     provider: Provider | None = None,
     judge_provider: Provider | None = None,
     runner: Runner | None = None,
+    cache_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Evaluate the workspace's cases (those in `shard`, when given) and return the RunResult.
 
     `provider` / `judge_provider` override what the config names (tests, custom apps). Without an api key and
     without a judge_provider, judge metrics are skipped ("no judge credentials"). Writes `out_dir/results.json`
     atomically when out_dir is given. Raises UserInputError before any call when a case cannot be rendered.
+    `cache_dir` overrides the config's cache folder (the Action keeps it outside the workspace, so nothing a
+    pull request commits is read as a cache entry: core/trust.py).
     """
 
     config = ws.config
@@ -277,14 +297,16 @@ def evaluate(
 
     timeout = config.retries.timeout
     provider = provider or make_provider(config.provider, root=ws.root, api_key=api_key, timeout=timeout)
-    if judge_provider is None and api_key and config.judge_metrics:
+    panel = judge_panel_members(config, api_key, env, timeout) if judge_provider is None else None
+    if judge_provider is None and api_key and config.judge_metrics and not config.judge.judges:
         judge_provider = make_judge_provider(config.judge, api_key=api_key, timeout=timeout)
     runner = runner or Runner(
         concurrency=config.concurrency,
         policy=RetryPolicy(config.retries.attempts, config.retries.initial_delay, config.retries.max_delay),
         rpm=config.rpm,
     )
-    cache = Cache(ws.root / config.cache.dir) if use_cache and config.cache.enabled else None
+    cache_folder = cache_dir or ws.root / config.cache.dir
+    cache = Cache(cache_folder) if use_cache and config.cache.enabled else None
     tally = _Tally()
     calls = _Calls(runner, cache, tally)
 
@@ -292,7 +314,7 @@ def evaluate(
         too_big = rendered_cases.oversized.get(case.id)
         if too_big is not None:  # an error on this case, with its fields left out of results.json
             return _error_case(ws, case, too_big, keep_fields=False)
-        return _score_case(ws, case, rendered[case.id], provider, judge_provider, calls)
+        return _score_case(ws, case, rendered[case.id], provider, judge_provider, calls, panel)
 
     results: dict[str, CaseResult] = {}
     with Progress("eval", len(cases), enabled=progress) as shown:
@@ -321,7 +343,13 @@ def evaluate(
             model=getattr(provider, "model", None),
             model_version=tally.provider_version,
         ),
-        judge=ModelInfo(type="gemini", model=config.judge.model, model_version=tally.judge_version)
+        judge=ModelInfo(
+            type="panel" if config.judge.judges else "gemini",
+            model="+".join(j.label for j in config.judge.judges)
+            if config.judge.judges
+            else config.judge.model,
+            model_version=tally.judge_version,
+        )
         if config.judge_metrics
         else None,
         started_at=started,
@@ -334,12 +362,28 @@ def evaluate(
         metrics=outcome.metrics,
         aggregates=outcome.aggregates,
         counts=outcome.counts,
+        calls=runner.stats(),
         gates=outcome.gates,
         verdict=outcome.verdict,  # type: ignore[arg-type]
     )
     if out_dir is not None:
         result.write(Path(out_dir) / RESULTS_FILE)
     return result
+
+
+def judge_panel_members(
+    config: LlmopsConfig, api_key: str | None, env: Mapping[str, str] | None, timeout: float
+) -> list[tuple[JudgeSpec, Provider | None]] | None:
+    """The panel's judges with their providers (None: that judge has no credentials); None without a panel.
+    A panel none of whose judges has credentials is skipped, as a lone judge is offline."""
+    if not config.judge.judges or not config.judge_metrics:
+        return None
+    environ = dict(os.environ) if env is None else env
+    members = [
+        (spec, make_panel_judge(spec, gemini_key=api_key, env=environ, timeout=timeout))
+        for spec in config.judge.judges
+    ]
+    return members if any(p is not None for _, p in members) else None
 
 
 def _prompt_info(ws: Workspace, name: str) -> PromptInfo:

@@ -293,6 +293,11 @@ class GitHubClient:
 
         return self._call("read", fetch)
 
+    def permission(self, login: str) -> str:
+        """The repository permission of `login` (admin, maintain, write, triage, read, none), from the API:
+        who may turn a fork's code into trusted code (the `llmops:trusted` label, core/trust.py)."""
+        return self._call("read", lambda: self._repo.get_collaborator_permission(login))
+
     def default_branch(self) -> str:
         return self._call("read", lambda: self._gh.get_repo(self.repo_name).default_branch)
 

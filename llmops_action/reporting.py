@@ -40,6 +40,8 @@ def compare_and_report(
     warnings: list[str] | None = None,
     extra_files: dict[str, Path] | None = None,
     seed: int = 0,
+    gate_changes: list[str] | None = None,
+    notes: list[str] | None = None,
 ) -> ReportOutcome:
     """Build the Comparison, write comment.md, summary.md, comparison.json and junit.xml into `out_dir`, and
     log the run to MLflow when the config tracks.
@@ -61,6 +63,8 @@ def compare_and_report(
     c = compare(base, head, config, base_source=base_source, trend=trend, links=links, seed=seed)
     if warnings:
         c.warnings = [*warnings, *c.warnings]
+    c.gate_changes = list(gate_changes or [])
+    c.trust_notes = list(notes or [])
     paths = write_reports(c, head, out_dir)
     tracked = None
     if tracks:

@@ -25,9 +25,13 @@ def _where(case: Case) -> tuple[str | None, int | None]:
     return file or None, int(line) if line.isdigit() else None
 
 
-def load_workspace(config_path: str | Path) -> Workspace:
+def load_workspace(config_path: str | Path, config: LlmopsConfig | None = None) -> Workspace:
+    """The config at `config_path` (or `config`, the one that governs: core/trust.py) with the prompts and
+    cases of the folder that holds `config_path`."""
     path = Path(config_path)
-    config, located = load_config_located(path)
+    located = None
+    if config is None:
+        config, located = load_config_located(path)
     root = path.resolve().parent
     from llmops_action.registry import active_versions
 
@@ -36,7 +40,7 @@ def load_workspace(config_path: str | Path) -> Workspace:
         cases = load_dataset(config.datasets, root)
     except UserInputError as exc:
         if exc.file is None:  # an error about the datasets as a whole: point at the config's `datasets:`
-            exc.file, exc.line = str(path), located.line_of(("datasets",))
+            exc.file, exc.line = str(path), located.line_of(("datasets",)) if located else None
         raise
     for case in cases:
         if case.prompt not in prompts:

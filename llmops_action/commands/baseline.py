@@ -15,31 +15,36 @@ if TYPE_CHECKING:
 
 
 def _save(args: argparse.Namespace) -> int:
-    from llmops_action.flows import run_push
+    from llmops_action.core.events import EventFacts
     from llmops_action.providers.gemini import api_key_from_env
+    from llmops_action.review import PullSources, Services, review_push
 
-    outcome = run_push(
-        Path(args.config),
+    services = Services(
         out_dir=Path(args.out),
         api_key=api_key_from_env(dict(os.environ)),
         use_cache=not args.no_cache,
-        event="manual",
+        progress=not args.no_progress,
+    )
+    outcome = review_push(
+        EventFacts(event="manual"),
+        PullSources.for_checkout(Path(args.config)),
+        services,
         results=Path(args.results) if args.results else None,
         allow_dirty=args.allow_dirty,
-        progress=not args.no_progress,
         reuse_existing=True,
         notify=lambda message: print(f"baseline save: {message}", file=sys.stderr, flush=True),
     )
-    run = outcome.result.run
+    assert outcome.head is not None
+    run = outcome.head.run
     if outcome.existing:
         print(
             f"baseline for {run.git_sha} (suite {run.suite}, config {run.config_hash}) already exists; "
             f"not re-evaluated (baselines are write-once) at {outcome.location}"
         )
     elif outcome.location is None:
-        print(f"not saved: the run is {outcome.result.verdict} (sha {run.git_sha}, suite {run.suite})")
+        print(f"not saved: the run is {outcome.head.verdict} (sha {run.git_sha}, suite {run.suite})")
     else:
-        score = outcome.result.aggregates.get("score")
+        score = outcome.head.aggregates.get("score")
         print(
             f"saved baseline for {run.git_sha} (suite {run.suite}, config {run.config_hash}, "
             f"score {_num(score)}) at {outcome.location}"
@@ -48,7 +53,7 @@ def _save(args: argparse.Namespace) -> int:
 
 
 def _store_for(config: str) -> tuple[Workspace, BaselineStore]:
-    from llmops_action.flows import open_configured_store
+    from llmops_action.review import open_configured_store
     from llmops_action.workspace import load_workspace
 
     ws = load_workspace(config)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from llmops_action.flows import PrOutcome
+    from llmops_action.review import Review
 
 SOURCE_TEXT = {
     "stored": "stored baseline at the merge-base",
@@ -19,8 +19,9 @@ SOURCE_TEXT = {
 }
 
 
-def format_outcome(outcome: PrOutcome) -> str:
+def format_outcome(outcome: Review) -> str:
     c = outcome.comparison
+    assert c is not None
     lines = [f"verdict: {c.verdict.upper()}  (head {c.head.sha and c.head.sha[:12]})"]
     if c.base is not None:
         like = "like-for-like" if c.like_for_like else "NOT like-for-like: " + "; ".join(c.not_comparable)
@@ -56,17 +57,19 @@ def format_outcome(outcome: PrOutcome) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from llmops_action.flows import run_pr
+    from llmops_action.core.events import EventFacts
     from llmops_action.providers.gemini import api_key_from_env
+    from llmops_action.review import PullSources, Services, review_pull_request
 
-    outcome = run_pr(
-        Path(args.config),
-        base_ref=args.base_ref,
+    services = Services(
         out_dir=Path(args.out),
         api_key=api_key_from_env(dict(os.environ)),
         use_cache=not args.no_cache,
-        event="local",
         progress=not args.no_progress,
+        base_ref=args.base_ref,
+    )
+    outcome = review_pull_request(
+        EventFacts(event="local"), PullSources.for_checkout(Path(args.config)), services
     )
     print(format_outcome(outcome))
     return outcome.exit_code

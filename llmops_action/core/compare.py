@@ -137,6 +137,14 @@ def compare(
             {"id": c.id, "prompt": c.prompt, "error": c.error} for c in head.cases if c.error
         ]
 
+    if config is not None:
+        from dataclasses import asdict
+
+        from llmops_action.core.agreement import panel_agreements
+
+        agreements = panel_agreements(config, head.cases)
+        if agreements:
+            comparison.extra["judge_agreement"] = [asdict(a) for a in agreements]
     comparison.gates = gates
     comparison.warnings = warnings
     comparison.verdict = "incomplete" if head.verdict == "incomplete" else gates_mod.verdict(gates)

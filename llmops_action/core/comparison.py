@@ -155,6 +155,12 @@ class Comparison(_Model):
     only_head: int = 0
     only_base: int = 0
     warnings: list[str] = Field(default_factory=list)
+    # The trust policy's word on this run (core/trust.py): which config governed ("first run: ..."), keys
+    # withheld, results a fork supplied and nobody verified. Shown, never gated on.
+    trust_notes: list[str] = Field(default_factory=list)
+    # What the PR changes in the gates, max_error_rate, baseline, judge, metrics or drift: the base's governed
+    # this run; these take effect after merge.
+    gate_changes: list[str] = Field(default_factory=list)
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def gate_families(self) -> dict[str, Literal["pass", "warn", "fail", "skipped"]]:

@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from llmops_action.core.alert_config import AlertsConfig
+from llmops_action.core.experiment_config import Experiments
 from llmops_action.core.textfile import read_text
 from llmops_action.core.yamlpos import Located, format_path, load_yaml
 from llmops_action.errors import UserInputError
@@ -84,8 +86,29 @@ class ProviderConfig(_Strict):
         return self
 
 
+class JudgeSpec(_Strict):
+    """One judge of a panel: a Gemini model, or a model behind an OpenAI-compatible endpoint (issue 14)."""
+
+    model: str
+    provider: Literal["gemini", "openai"] = "gemini"
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", description="Label; default: the model.")
+    base_url: str | None = Field(
+        None, description="Gemini gateway, or the OpenAI-compatible /v1 URL (vLLM, Ollama, a gateway)."
+    )
+    api_key_env: str | None = Field(
+        None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="Environment variable holding this judge's key (openai default: OPENAI_API_KEY; "
+        "a local server needs none).",
+    )
+
+    @property
+    def label(self) -> str:
+        return self.name or self.model
+
+
 class JudgeConfig(_Strict):
-    """The LLM judge (Gemini through google-genai)."""
+    """The LLM judge (Gemini through google-genai), or a panel of judges combined into one score."""
 
     model: str = "gemini-2.5-flash"
     base_url: str | None = None
@@ -94,6 +117,34 @@ class JudgeConfig(_Strict):
     )
     temperature: float = 0.0
     max_field_chars: int = Field(8000, ge=100, description="Each untrusted field is capped at this length.")
+    judges: list[JudgeSpec] = Field(
+        default_factory=list, description="Several judges; when given, `model`/`base_url` are not used."
+    )
+    combine: Literal["mean", "median", "min"] = Field(
+        "mean", description="How the judges' and samples' scores make the case score."
+    )
+    min_judges: int | None = Field(
+        None, ge=1, description="Judges that must answer for a consensus; default: all of them."
+    )
+
+    @model_validator(mode="after")
+    def _panel(self) -> JudgeConfig:
+        if self.judges and self.model_fields_set & {"model", "base_url"}:
+            raise ValueError("give either 'model' (one judge) or 'judges' (a panel), not both")
+        labels = [j.label for j in self.judges]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"two judges are labelled '{dupes[0]}'; give one a 'name'")
+        if self.min_judges is not None and self.min_judges > max(len(self.judges), 1):
+            raise ValueError(
+                f"min_judges {self.min_judges} is more than the {max(len(self.judges), 1)} judges"
+            )
+        return self
+
+    @property
+    def panel(self) -> list[JudgeSpec]:
+        """The judges, the single-judge form included (one Gemini judge)."""
+        return list(self.judges) or [JudgeSpec(model=self.model, base_url=self.base_url)]
 
 
 MetricType = Literal[
@@ -267,6 +318,17 @@ class Price(_Strict):
     output: float = Field(..., ge=0, description="USD per 1M output tokens.")
 
 
+class SelftestConfig(_Strict):
+    """`llmops-action selftest`: which degradations to inject (issue 14)."""
+
+    language: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2}$",
+        description="ISO 639-1 code of the language answers must be in; enables the `language` mutation.",
+    )
+    mutations: list[str] | None = Field(None, description="Mutations to run; default: all that apply.")
+
+
 class LlmopsConfig(_Strict):
     """Root of `.llmops.yml`."""
 
@@ -290,6 +352,14 @@ class LlmopsConfig(_Strict):
     max_error_rate: float = Field(0.05, ge=0, le=1)
     pricing: dict[str, Price] = Field(default_factory=dict, description="Per-model price table.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    schedule: str | None = Field(
+        None,
+        pattern=r"^\s*\S+(\s+\S+){4}\s*$",
+        description="Cron expression (5 fields, UTC): the bot's continuous evaluation of the default branch.",
+    )
+    experiments: Experiments = Field(default_factory=list, description="A/B tests on live traffic.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    selftest: SelftestConfig = Field(default_factory=SelftestConfig)
 
     @field_validator("tracking", mode="after")
     @classmethod
@@ -328,6 +398,9 @@ class LlmopsConfig(_Strict):
             include={"suite", "prompts", "datasets", "provider", "judge", "metrics"},
             by_alias=True,
         )
+        if not self.judge.judges:  # the panel keys (issue 14) leave a one-judge config's hash as it was
+            for key in ("judges", "combine", "min_judges"):
+                relevant["judge"].pop(key, None)
         blob = json.dumps(relevant, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -103,7 +103,7 @@ def load_dataset(patterns: Iterable[str], root: Path) -> list[Case]:
     naming the files read."""
     cases: list[Case] = []
     seen: dict[str, str] = {}
-    paths = expand_paths(patterns, root, DATASET_SUFFIXES)
+    paths = expand_paths(patterns, root, DATASET_SUFFIXES, key="datasets")
     for path in paths:
         for case in load_dataset_file(path):
             if case.id in seen:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llmops_action.core.agreement import agreement_aggregates
 from llmops_action.core.config import LlmopsConfig
 from llmops_action.core.gates import absolute_gates, verdict
 from llmops_action.core.metrics.aggregate import aggregate_run
@@ -34,6 +35,7 @@ def incomplete_rate(cases: list[CaseResult]) -> float:
 def run_outcome(config: LlmopsConfig, cases: list[CaseResult], *, judge_calls: int) -> RunOutcome:
     """An error rate above max_error_rate makes the run incomplete, whatever its gates say."""
     metrics, aggregates = aggregate_run(config, cases)
+    aggregates.update(agreement_aggregates(config, cases))  # a judge panel's agreement, gateable
     gates = absolute_gates(config.gates, aggregates, metrics)
     outcome = "incomplete" if incomplete_rate(cases) > config.max_error_rate else verdict(gates)
     counts = Counts(

@@ -21,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llmops_action.core.textfile import read_text
+from llmops_action.core.trust import check_inside, confine
 from llmops_action.core.yamlpos import error_message, format_path, load_yaml
 from llmops_action.errors import UserInputError
 
@@ -263,11 +264,17 @@ def load_prompt(path: str | Path) -> Prompt:
     return parse_prompt(read_text(p, "prompt file"), str(p))
 
 
-def expand_paths(patterns: Iterable[str], root: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """Files, folders (recursed) or globs, relative to root; sorted for a stable order."""
+def expand_paths(
+    patterns: Iterable[str], root: Path, suffixes: tuple[str, ...], *, key: str = "prompts"
+) -> list[Path]:
+    """Files, folders (recursed) or globs, relative to root; sorted for a stable order.
+
+    A pull request writes these paths: absolute ones, `..` and symlinks out of root are refused (exit 2).
+    """
+    config_file = str(root / ".llmops.yml")
     out: list[Path] = []
     for pattern in patterns:
-        full = root / pattern
+        full = confine(root, pattern, key=key, file=config_file)
         if full.is_dir():
             out.extend(sorted(p for p in full.rglob("*") if p.suffix in suffixes and p.is_file()))
         elif any(c in pattern for c in "*?["):
@@ -277,7 +284,8 @@ def expand_paths(patterns: Iterable[str], root: Path, suffixes: tuple[str, ...])
         else:
             raise UserInputError(f"no such file or folder: {pattern}", file=str(root / ".llmops.yml"))
     seen: set[Path] = set()
-    return [p for p in out if not (p in seen or seen.add(p))]
+    unique = [p for p in out if not (p in seen or seen.add(p))]
+    return [check_inside(root, p, key=key, file=config_file) for p in unique]
 
 
 def semver_key(version: str) -> tuple[int, int, int, int, str]:

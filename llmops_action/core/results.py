@@ -129,6 +129,18 @@ class Counts(_Model):
     judge_calls: int = 0
 
 
+class CallStats(_Model):
+    """What the provider and judge calls cost against the server's quota (issue 13)."""
+
+    requests: int = 0  # sent, retries included
+    throttled: int = 0  # answered 429, or 503 with a retry hint
+    retries: int = 0
+    free_retries: int = 0  # refusals with a retry hint retried without spending an attempt
+    rate_cuts: int = 0
+    waited_s: float = 0.0  # cool-downs, pacing and backoff, summed over workers
+    allowed_rpm: float | None = None  # the rate the server allowed at the end, when it ever refused
+
+
 class RunResult(_Model):
     schema_version: int = RESULTS_SCHEMA_VERSION
     kind: str = RESULTS_KIND
@@ -141,6 +153,7 @@ class RunResult(_Model):
         "output_tokens_total, input_tokens_total, cost_usd, error_rate.",
     )
     counts: Counts = Field(default_factory=Counts)
+    calls: CallStats | None = None
     gates: list[GateResult] = Field(default_factory=list)
     verdict: Literal["pass", "warn", "fail", "incomplete"] = "pass"
 

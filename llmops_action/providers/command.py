@@ -7,11 +7,14 @@ can either call its own app with the variables or send the rendered prompt on.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from llmops_action.core.trust import provider_environment
 from llmops_action.errors import ProviderError
 from llmops_action.providers.base import ModelRequest, ModelResponse
 
@@ -23,10 +26,14 @@ class CommandProvider:
     model: str | None = None
     cacheable = False  # the command's behaviour is repository code the cache key cannot see
 
-    def __init__(self, command: str, root: Path, timeout: float = 60.0) -> None:
+    def __init__(
+        self, command: str, root: Path, timeout: float = 60.0, env: Mapping[str, str] | None = None
+    ) -> None:
         self.command = command
         self.root = root
         self.timeout = timeout
+        # Repository code: it never sees INPUT_*, ACTIONS_*, the token or our keys (core/trust.py).
+        self.env = provider_environment(os.environ if env is None else env)
 
     def cache_identity(self) -> dict[str, Any]:
         return {"type": self.kind, "command": self.command}
@@ -43,6 +50,7 @@ class CommandProvider:
                 text=True,
                 timeout=self.timeout,
                 cwd=self.root,
+                env=self.env,
             )
         except subprocess.TimeoutExpired:
             raise ProviderError(f"command timed out after {self.timeout:g}s", retryable=True) from None

@@ -10,8 +10,10 @@ Both raw counts stay in `ModelResponse.raw["usage"]`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import threading
 import time
 from typing import Any
 
@@ -55,6 +57,34 @@ def retry_after_of(body: Any, headers: Any = None) -> float | None:
     return None
 
 
+_clients: dict[tuple[str, str, int], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _shared_client(api_key: str, base_url: str, timeout_ms: int) -> Any:
+    """One google-genai client per key, endpoint and timeout in the process: building one costs ~50-80 ms (it
+    makes three SSL contexts), paid twice per run (provider, judge) and again by every run in a bot worker.
+    The client and its httpx2 pool are thread-safe."""
+    from google import genai
+    from google.genai import types
+
+    key = (hashlib.sha256(api_key.encode()).hexdigest(), base_url, timeout_ms)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = genai.Client(
+                api_key=api_key,
+                http_options=types.HttpOptions(
+                    base_url=base_url,
+                    api_version=API_VERSION,
+                    timeout=timeout_ms,  # HttpOptions.timeout is in milliseconds
+                    retry_options=None,  # our runner retries, honouring RetryInfo
+                ),
+            )
+            _clients[key] = client
+        return client
+
+
 def _enum(value: Any) -> str | None:
     if value is None:
         return None
@@ -81,21 +111,14 @@ class GeminiProvider:
                 key="provider",
                 hint="Set GEMINI_API_KEY (or GOOGLE_API_KEY), or use a python/command/outputs provider.",
             )
-        from google import genai
         from google.genai import types
 
         self.model = model
         self.base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or DEFAULT_BASE_URL
         self._types = types
-        self._client = genai.Client(
-            api_key=api_key,
-            http_options=types.HttpOptions(
-                base_url=self.base_url,
-                api_version=API_VERSION,
-                timeout=int(timeout * 1000),  # HttpOptions.timeout is in milliseconds
-                retry_options=None,  # our runner retries, honouring RetryInfo
-            ),
-        )
+        # Provider and judge on one endpoint and key share one quota (and one pacer); a digest, never the key.
+        self.quota_key = f"gemini {self.base_url} {hashlib.sha256(api_key.encode()).hexdigest()[:12]}"
+        self._client = _shared_client(api_key, self.base_url, int(timeout * 1000))
 
     def cache_identity(self) -> dict[str, Any]:
         return {"type": self.kind, "model": self.model}

@@ -199,6 +199,9 @@ class ActionProject:
             "GITHUB_SHA": sha,
             "GITHUB_REF": payload.get("ref") or "refs/pull/2/merge",
             "RUNNER_TEMP": str(runner_tmp),
+            # What actions/cache restores between runs (action.yml): the cache and a dir baseline store,
+            # outside every workspace, shared by the project's runs.
+            "LLMOPS_STATE_DIR": str(self.root / "state"),
             # Test-speed knobs (documented): short backoff, short cap on Retry-After, no PyGithub throttle.
             "LLMOPS_GITHUB_BACKOFF": "0.05",
             "LLMOPS_GITHUB_MAX_WAIT": "5",

@@ -6,7 +6,7 @@ It answers with the real body shapes in `../shared/fixtures/gemini-api/` so goog
 
 API
 ---
-``GeminiServer(handler=None, *, latency=0.0, faults=None, seed=0)`` — context manager; binds 127.0.0.1:0.
+``GeminiServer(handler=None, *, latency=0.0, faults=None, seed=0, quota=None)`` — context manager; binds 127.0.0.1:0.
 
 - ``.url``: ``http://127.0.0.1:<port>``.
 - ``.requests``: list of :class:`RecordedRequest` (``path``, ``model``, ``headers`` (lower-case keys), ``body``
@@ -15,6 +15,8 @@ API
 - ``.handler``: a callable ``(request_json, model) -> (status, body_dict, headers_dict)``; default
   :func:`default_handler` (an echo for generation, a schema-shaped JSON object for requests with a response schema).
 - ``.latency``: seconds slept before every answer (set it any time).
+- ``.quota``: a :class:`Quota` (requests per minute) enforced before anything else, answered the API's way: 429
+  RESOURCE_EXHAUSTED with a per-minute QuotaFailure and a RetryInfo.retryDelay; None (default) for no quota.
 - ``.faults``: :class:`Faults` shares (0-1) of requests that get a 429 with ``RetryInfo``, a 503, a slow answer,
   or (only for requests with a response schema, i.e. judge calls) malformed JSON text. Decided by a seeded RNG.
 
@@ -195,6 +197,51 @@ class Faults:
     slow_seconds: float = 0.3
 
 
+class Quota:
+    """A per-minute request quota: a token bucket refilled continuously at rpm/60 per second, holding at most
+    `burst` requests (default one second's worth). Smoothed like this, N requests need N*60/rpm seconds; a
+    fixed minute window would let a whole run through in its first second. Thread-safe."""
+
+    def __init__(
+        self, rpm: float, *, burst: float | None = None, clock: Callable[[], float] = time.monotonic
+    ):
+        self.rpm = rpm
+        self.rate = rpm / 60.0
+        self.burst = burst if burst is not None else max(1.0, self.rate)
+        self._clock = clock
+        self._tokens = self.burst
+        self._last = clock()
+        self._lock = threading.Lock()
+        self.admitted = 0
+        self.refused = 0
+
+    def take(self) -> float | None:
+        """None when the request is admitted, else the seconds until it would be."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                self.admitted += 1
+                return None
+            self.refused += 1
+            return (1.0 - self._tokens) / self.rate
+
+    def refusal(self, delay: float) -> Answer:
+        """The 429 the API sends for a per-minute quota, with this quota's value and the delay."""
+        status, body, headers = error_body(
+            429,
+            retry_delay=f"{delay:.6f}s",
+            message=f"You exceeded your current quota, please check your plan and billing details. "
+            f"Please retry in {delay:.6f}s.",
+        )
+        for d in body["error"]["details"]:
+            for v in d.get("violations", []):
+                v["quotaValue"] = str(int(self.rpm))
+        return status, body, headers
+
+
 @dataclass
 class RecordedRequest:
     path: str
@@ -216,8 +263,10 @@ class GeminiServer:
         latency: float = 0.0,
         faults: Faults | None = None,
         seed: int = 0,
+        quota: Quota | None = None,
     ) -> None:
         self.handler: Handler = handler or default_handler
+        self.quota = quota
         self.latency = latency
         self.faults = faults or Faults()
         self.requests: list[RecordedRequest] = []
@@ -295,12 +344,18 @@ class GeminiServer:
                 )
                 with server._lock:
                     server.requests.append(rec)
-                if server.latency:
-                    time.sleep(server.latency)
-                if match is None:
-                    (status, out, headers), fault = error_body(404, message=f"no route {self.path}"), None
+                quota = server.quota
+                wait = quota.take() if quota is not None and match else None
+                if quota is not None and wait is not None:
+                    # Refused on arrival: a quota check costs the API no model time.
+                    (status, out, headers), fault = quota.refusal(wait), "quota"
                 else:
-                    (status, out, headers), fault = server._answer(copy.deepcopy(body), match[1])
+                    if server.latency:
+                        time.sleep(server.latency)
+                    if match is None:
+                        (status, out, headers), fault = error_body(404, message=f"no route {self.path}"), None
+                    else:
+                        (status, out, headers), fault = server._answer(copy.deepcopy(body), match[1])
                 rec.status, rec.fault = status, fault
                 data = json.dumps(out).encode()
                 self.send_response(status)
@@ -344,17 +399,23 @@ class GeminiServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m tests.support.gemini_server [--latency S]`: serve in this process (so a benchmark's client
-    does not share a GIL with the server), print the URL on stdout, stop when stdin closes."""
+    """`python -m tests.support.gemini_server [--latency S] [--quota-rpm Q]`: serve in this process (so a
+    benchmark's client does not share a GIL with the server), print the URL on stdout, stop when stdin closes,
+    then print one JSON line of what the quota admitted and refused."""
     import argparse
     import sys
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--quota-rpm", type=float, default=None)
+    parser.add_argument("--quota-burst", type=float, default=None)
     args = parser.parse_args(argv)
-    with GeminiServer(latency=args.latency) as server:
+    quota = Quota(args.quota_rpm, burst=args.quota_burst) if args.quota_rpm else None
+    with GeminiServer(latency=args.latency, quota=quota) as server:
         print(server.url, flush=True)
         sys.stdin.read()
+    if quota is not None:
+        print(json.dumps({"admitted": quota.admitted, "refused": quota.refused}), flush=True)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ class FakeGitHub:
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.denied: set[str] = set()  # "comment", "status", "alert"
+        self.permissions: dict[str, str] = {}  # login -> admin | maintain | write | triage | read (else none)
         self._ids = itertools.count(1001)
         self._clock = datetime(2026, 1, 1, tzinfo=UTC)
         self._lock = threading.Lock()
@@ -271,6 +272,14 @@ class FakeGitHub:
         if m := re.fullmatch(r"/pulls/(\d+)", rest):
             n = int(m[1])
             return (200, {}, self._pull(n)) if n in self.pulls else (404, {}, {"message": "Not Found"})
+        if m := re.fullmatch(r"/collaborators/([^/]+)/permission", rest):
+            shape = example("repos/get-collaborator-permission-level")
+            level = self.permissions.get(m[1], "none")
+            # The API's `permission` knows four levels; role_name keeps maintain and triage apart.
+            shape.update(permission={"maintain": "write", "triage": "read"}.get(level, level))
+            shape["role_name"] = level
+            shape["user"]["login"] = m[1]
+            return 200, {}, shape
         if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
             n = int(m[1])
             if method == "GET":
@@ -387,12 +396,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self.command, url.path, query, body, self.headers.get("Authorization", "")
             )
         rec.status = status
-        data = b"" if payload is None else json.dumps(payload).encode()
+        raw_bytes = isinstance(payload, bytes)  # an archive download (the bot's tarball), not JSON
+        data = payload if raw_bytes else (b"" if payload is None else json.dumps(payload).encode())
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header(
+            "Content-Type", "application/gzip" if raw_bytes else "application/json; charset=utf-8"
+        )
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-ratelimit-limit", "1000")
-        self.send_header("x-ratelimit-remaining", "999")
+        given = {k.lower() for k in extra}
+        for name, value in (("x-ratelimit-limit", "1000"), ("x-ratelimit-remaining", "999")):
+            if name not in given:  # a scripted fault's own rate-limit headers win
+                self.send_header(name, value)
         for k, v in extra.items():
             self.send_header(k, v)
         self.end_headers()

@@ -13,8 +13,8 @@ from typing import Literal
 from llmops_action.core.config import MetricConfig
 from llmops_action.core.dataset import Case
 from llmops_action.core.metrics import guardrails, lexical, rules
+from llmops_action.core.requests import ModelResponse
 from llmops_action.core.results import MetricScore
-from llmops_action.providers.base import ModelResponse
 
 MetricKind = Literal["score", "pass_fail", "info"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from llmops_action.core.config import JudgeConfig, MetricConfig
 from llmops_action.core.dataset import Case
-from llmops_action.providers.base import ModelRequest
+from llmops_action.core.requests import ModelRequest
 
 RUBRICS: dict[str, str] = {
     "faithfulness": (

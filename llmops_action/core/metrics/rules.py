@@ -9,8 +9,8 @@ from typing import Any
 
 import regex as regex_engine
 
+from llmops_action.core.requests import ModelResponse
 from llmops_action.core.results import MetricScore
-from llmops_action.providers.base import ModelResponse
 
 # A whole output wrapped in one markdown fence: ```json ... ``` (language tag optional).
 _FENCE = re.compile(r"\A```[ \t]*(?:json|JSON)?[ \t]*\r?\n(?P<body>.*?)\r?\n?```\Z", re.DOTALL)

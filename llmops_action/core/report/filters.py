@@ -5,6 +5,8 @@ Every filter that shows untrusted text calls one of escape.py's functions; numbe
 
 from __future__ import annotations
 
+import re
+
 from llmops_action.core.comparison import Comparison, DriftSignal, MetricDelta
 from llmops_action.core.report import escape
 from llmops_action.core.results import GateResult
@@ -69,6 +71,18 @@ def code(x: object) -> str:
         return "—"
     s = str(x)
     return f"`{s}`" if len(s) <= 80 and escape.code_span_ok(s) else escape.cell(s, 80)
+
+
+def span(x: object, limit: int = 300) -> str:
+    """Any text as one inline code span (nothing inside renders: no mention, no HTML, no link); one line,
+    with a backtick fence longer than any run of backticks inside."""
+    s = " ".join(escape.clean(x, limit).split())
+    if not s:
+        return "—"
+    run = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    tick = "`" * (run + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{tick}{pad}{s}{pad}{tick}"
 
 
 def threshold(g: GateResult) -> str:
@@ -151,6 +165,7 @@ FILTERS = {
     "html_text": escape.html_text,
     "fence": fence,
     "code": code,
+    "span": span,
     "sha": sha,
     "num": num,
     "signed": signed,

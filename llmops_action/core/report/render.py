@@ -347,3 +347,33 @@ def _squeeze_blank_lines(text: str) -> str:
             fence = None
         out.append(line)
     return "\n".join(out)
+
+
+def render_pending(
+    *,
+    suite: str,
+    head_sha: str | None,
+    reason: str,
+    message: str,
+    provider: str,
+    notes: list[str],
+    unverified: list[tuple[str, str]],
+    unverified_label: str,
+) -> str:
+    """The comment of a review that could not evaluate here (core/trust.py: NEEDS_MAINTAINER)."""
+    text = (
+        _env()
+        .get_template("pending.md.j2")
+        .render(
+            marker=comment_marker(suite),
+            suite=suite,
+            head_sha=head_sha,
+            reason=reason,
+            message=message,
+            provider=provider,
+            notes=notes,
+            unverified=unverified,
+            unverified_label=unverified_label,
+        )
+    )
+    return _squeeze_blank_lines(text).strip() + "\n"

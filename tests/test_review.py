@@ -1,4 +1,5 @@
-"""The PR and push flows on real temporary git repositories with a small offline project."""
+"""The review core (review_pull_request, review_push) on real temporary git repositories with a small
+offline project."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 
 from llmops_action.baseline.dir import DirBaselineStore
 from llmops_action.baseline.git_branch import GitBranchBaselineStore
+from llmops_action.core.events import EventFacts
+from llmops_action.core.trust import FIRST_RUN
 from llmops_action.errors import EXIT_GATE_FAILED, EXIT_OK, UserInputError
-from llmops_action.flows import run_pr, run_push
+from llmops_action.review import PullSources, Review, Services, review_pull_request, review_push
 from tests.support.gitrepo import GitRepo, clone, init_repo, remote_with_clones
 from tests.support.pr_project import degrade_prompt, write_project
 
@@ -24,6 +27,20 @@ def _fresh_app_module(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test's project has its own `app` module; one process must not reuse another test's."""
     monkeypatch.delitem(sys.modules, "app", raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
+
+
+def run_pr(config: Path, *, base_ref: str = "main", out_dir: Path, **services: object) -> Review:
+    """What `llmops-action pr` does: the checkout's head against a base branch."""
+    sources = PullSources.for_checkout(config)
+    return review_pull_request(
+        EventFacts(event="local"), sources, Services(out_dir=out_dir, base_ref=base_ref, **services)
+    )
+
+
+def run_push(config: Path, *, out_dir: Path, **kw: object) -> Review:
+    """What `llmops-action baseline save` does."""
+    sources = PullSources.for_checkout(config)
+    return review_push(EventFacts(event="manual"), sources, Services(out_dir=out_dir), **kw)
 
 
 def project_repo(tmp_path: Path, **project: str) -> tuple[GitRepo, Path]:
@@ -86,14 +103,14 @@ def test_a_stored_baseline_at_the_merge_base_is_used_and_a_harmless_change_passe
     outcome = run_pr(config, base_ref="main", out_dir=tmp_path / "out")
 
     assert outcome.comparison.base_source == "stored"
-    assert outcome.base_sha == pushed.result.run.git_sha
+    assert outcome.base_sha == pushed.head.run.git_sha
     assert outcome.exit_code == EXIT_OK and outcome.comparison.verdict in ("pass", "warn")
     assert not (tmp_path / "out" / "base-results.json").exists()
 
 
 def test_the_nearest_ancestor_with_a_baseline_is_used(tmp_path: Path) -> None:
     repo, config = project_repo(tmp_path, provider="python")
-    saved = run_push(config, out_dir=tmp_path / "push").result.run.git_sha
+    saved = run_push(config, out_dir=tmp_path / "push").head.run.git_sha
     repo.write("README.md", "main moved on\n")
     repo.commit("main without a baseline")
     repo.checkout("feature", new=True)
@@ -134,7 +151,8 @@ def test_a_base_without_the_project_compares_with_nothing(tmp_path: Path) -> Non
     outcome = run_pr(config, base_ref="main", out_dir=tmp_path / "out")
 
     assert outcome.comparison.base is None and outcome.comparison.base_source == "none"
-    assert any("has no llm/" in w for w in outcome.comparison.warnings)
+    assert any(FIRST_RUN in w for w in outcome.comparison.warnings)
+    assert outcome.statuses["regression"] == ("success", f"llmops regression: {FIRST_RUN}")
     regression = [g for g in outcome.comparison.gates if g.family == "regression"]
     assert regression and all(g.status == "skipped" for g in regression)
     assert outcome.exit_code == EXIT_OK
@@ -171,7 +189,7 @@ def test_push_then_pr_through_the_git_branch_store_across_clones(tmp_path: Path)
     pushed = run_push(pusher.path / ".llmops.yml", out_dir=tmp_path / "push")
     assert (
         pushed.location
-        == f"origin/llmops-baselines:capitals/{pusher.head()}/{pushed.result.run.config_hash}.json"
+        == f"origin/llmops-baselines:capitals/{pusher.head()}/{pushed.head.run.config_hash}.json"
     )
 
     pr_job.checkout("feature", new=True)

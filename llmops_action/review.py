@@ -1,0 +1,216 @@
+"""The review core: one function per kind of event, shared by the Action, the CLI's `pr` and the bot.
+
+    facts = facts_from_payload(event_name, payload)                       # core/events.py
+    sources = PullSources(repo=checkout, head=CheckoutSource(checkout))   # sources.py
+    review = review_pull_request(facts, sources, Services(out_dir=out))
+    review.comment, review.statuses, review.exit_code, review.to_json()
+
+The trust policy (core/trust.py) decides what may run and under whose config: the base's measurement and
+gates, the head's prompts and provider; a fork's code never runs in a context that holds secrets (the review
+then ends `pending` with "needs a maintainer"). The review writes its report files into `services.out_dir`
+and posts nothing: publishing is the caller's (action_publish.py for the Action, the bot's worker).
+Data shapes (Services, PullSources, Review) are in review_types.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmops_action.baseline.store import check_saveable
+from llmops_action.core.events import EventFacts
+from llmops_action.core.results import RunResult
+from llmops_action.core.statuses import final_statuses
+from llmops_action.core.trust import decide
+from llmops_action.errors import EXIT_INCOMPLETE, EXIT_OK, UserInputError, exit_code_for
+from llmops_action.gitutil import current_branch
+from llmops_action.gitutil import head_sha as git_head_sha
+from llmops_action.review_steps import (
+    RESULTS_FILE,
+    configured_store,
+    evaluate_side,
+    open_configured_store,
+    review_head,
+    tracked_changes,
+)
+from llmops_action.review_types import Alert, PullSources, Review, Services
+from llmops_action.workspace import Workspace, load_workspace
+
+if TYPE_CHECKING:
+    from llmops_action.baseline.store import BaselineStore
+
+log = logging.getLogger(__name__)
+
+# --- pull requests ------------------------------------------------------------------------------------
+
+
+def review_pull_request(facts: EventFacts, sources: PullSources, services: Services) -> Review:
+    """Evaluate a pull request's head under the base's measurement, compare, and write the reports.
+
+    `facts.head_sha` names the commit under review (None: the checkout's HEAD, and a dirty working tree is
+    evaluated as it is, with a warning). The base is `services.base_ref`, else the PR's base sha or ref.
+    Raises UserInputError (exit 2) for a bad config, prompt, dataset or path; a failed gate is a result.
+    """
+    trust = decide(
+        facts,
+        secrets=services.secrets,
+        permission=services.permission,
+        label_by_writer=services.label_by_writer,
+    )
+    if not trust.act:
+        return Review(kind="pull_request", trust=trust, statuses={}, exit_code=EXIT_OK)
+    return review_head(facts, sources, services, trust, kind="pull_request")
+
+
+# --- push and schedule ----------------------------------------------------------------------------------
+
+
+def review_push(
+    facts: EventFacts,
+    sources: PullSources,
+    services: Services,
+    *,
+    results: Path | None = None,
+    allow_dirty: bool = False,
+    reuse_existing: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> Review:
+    """Evaluate the pushed commit (or take `results`) and save it as that commit's baseline, once.
+
+    Only trusted events save: a push to the default branch (core/trust.py), or an explicit `baseline save`.
+    With `reuse_existing`, a commit whose baseline is stored already is not evaluated again (baselines are
+    write-once, so the evaluation would be thrown away). `notify` hears what is being done, step by step.
+    """
+    say = notify or (lambda _message: None)
+    trust = decide(facts, secrets=services.secrets)
+    if not trust.act:
+        return Review(kind="push", trust=trust, statuses={}, exit_code=EXIT_OK)
+    config_path = sources.config_path()
+    ws = load_workspace(config_path)
+    if results is not None:
+        result = RunResult.read(results)
+        if result.run.config_hash != ws.config.config_hash():
+            log.warning("results config hash %s differs from the config's", result.run.config_hash)
+    else:
+        repo = sources.repo_root()
+        sha = facts.head_sha or git_head_sha(repo)
+        if sha is None:
+            raise UserInputError("the repository has no commit yet", hint="Commit something first.")
+        if reuse_existing and (found := _stored(ws, services, sha)) is not None:
+            stored, where = found
+            review = Review(
+                kind="push", trust=trust, statuses={}, exit_code=exit_code_for(stored.verdict), head=stored
+            )
+            review.location, review.existing = where, True
+            review.suite, review.head_sha = stored.run.suite, stored.run.git_sha
+            return review
+        say(f"evaluating commit {sha[:12]} (suite {ws.config.suite}, {len(ws.cases)} cases)")
+        if not allow_dirty and facts.head_sha is None and (dirty := tracked_changes(repo, ws.root)):
+            raise UserInputError(
+                f"uncommitted changes to {', '.join(dirty[:5])}: a baseline must be exactly commit {sha[:12]}",
+                hint="Commit or stash them first (or pass --allow-dirty if you really mean it).",
+            )
+        result = evaluate_side(ws, services, sha, facts, branch=facts.branch or current_branch(repo))
+        services.out_dir.mkdir(parents=True, exist_ok=True)
+        result.write(services.out_dir / RESULTS_FILE)
+    families = dict(_families(result))
+    statuses = final_statuses(families, result.gates, result.verdict)
+    review = Review(
+        kind="push", trust=trust, statuses=statuses, exit_code=EXIT_INCOMPLETE, head=result, families=families
+    )
+    review.files["results"] = results or services.out_dir / RESULTS_FILE
+    review.suite, review.head_sha = result.run.suite, result.run.git_sha
+    if result.verdict == "incomplete":
+        return review
+    check_saveable(result)
+    say(f"saving it to the {ws.config.baseline.store} baseline store")
+    review.location = _store(ws, services).save(result)
+    review.exit_code = exit_code_for(result.verdict)
+    if results is None:
+        from llmops_action.tracking import track_result
+
+        track_result(
+            ws.config, result, services.out_dir, files={RESULTS_FILE: services.out_dir / RESULTS_FILE}
+        )
+    return review
+
+
+def _store(ws: Workspace, services: Services) -> BaselineStore:
+    return (
+        services.store
+        or configured_store(ws.config, ws.root, ws.config_path, services)
+        or open_configured_store(ws, state_dir=services.state_dir)
+    )
+
+
+def _stored(ws: Workspace, services: Services, sha: str) -> tuple[RunResult, str] | None:
+    """The baseline already stored for this commit (and this suite and config), with where it is."""
+    store = _store(ws, services)
+    stored = store.load(sha, ws.config.suite, ws.config.config_hash())
+    if stored is None:
+        return None
+    where = next(
+        (
+            r.location
+            for r in store.list(ws.config.suite)
+            if r.sha == sha and r.config_hash == stored.run.config_hash
+        ),
+        "the baseline store",
+    )
+    return stored, where
+
+
+def _families(result: RunResult) -> dict[str, str]:
+    from llmops_action.core.comparison import Comparison, RunRef
+
+    families = dict(Comparison(suite="x", head=RunRef(), gates=result.gates).gate_families())
+    return {**families, "regression": "skipped", "drift": "skipped"}
+
+
+def alert_marker(suite: str) -> str:
+    from llmops_action.core.report.render import comment_marker
+
+    return comment_marker(suite).replace("llmops-action:comment", "llmops-action:alert")
+
+
+def review_schedule(
+    facts: EventFacts, sources: PullSources, services: Services, *, fail_on: tuple[str, ...]
+) -> Review:
+    """Evaluate the default branch against its last baseline; an alert opens when a `fail_on` family fails
+    and closes when they pass again."""
+    trust = decide(facts, secrets=services.secrets)
+    review = review_head(facts, sources, services, trust, kind="schedule")
+    c = review.comparison
+    assert c is not None
+    default = facts.default_branch or services.base_ref or "main"
+    sha = (c.head.sha or "")[:12]
+    families = c.gate_families()
+    failing = [f for f in fail_on if families.get(f) == "fail"]
+    run = (services.links or {}).get("workflow_run")
+    if not failing:
+        review.alerts.append(
+            Alert(
+                alert_marker(c.suite),
+                "",
+                f"The scheduled evaluation at `{sha}` passes again: {run or ''}",
+                False,
+            )
+        )
+        return review
+    lines = [
+        f"The scheduled evaluation of `{default}` at `{sha}` failed the {', '.join(failing)} gate(s).",
+        f"Run: {run or '(run URL unavailable)'}",
+        "",
+        "| gate | family | status | value | threshold |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    num = lambda x: "" if x is None else f"{x:.4f}"  # noqa: E731
+    for g in c.gates:
+        if g.status in ("fail", "warn"):
+            lines.append(f"| {g.name} | {g.family} | {g.status} | {num(g.value)} | {num(g.threshold)} |")
+    title = f"llmops: {', '.join(failing)} gate failed on {default} ({c.suite})"
+    body = "\n".join(lines) + "\n\n" + (review.comment or "")
+    review.alerts.append(Alert(alert_marker(c.suite), title, body, True))
+    return review
