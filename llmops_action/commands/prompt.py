@@ -171,17 +171,11 @@ def _read_vars(text: str) -> dict[str, Any]:
 
 def _no_extra_vars(p: Prompt, variables: dict[str, Any]) -> None:
     """A variable the prompt neither declares nor uses is a typo more often than not: say so."""
-    import jinja2.meta
-
-    from llmops_action.core.prompts import _ENV
+    from llmops_action.core.prompts import variable_names
     from llmops_action.errors import UserInputError
 
-    used = set(jinja2.meta.find_undeclared_variables(_ENV.parse(p.template)))
-    if p.system:
-        used |= jinja2.meta.find_undeclared_variables(_ENV.parse(p.system))
-    known = {v.name for v in p.variables} | used
-    extra = sorted(set(variables) - known)
-    if extra:
+    known = variable_names(p)
+    if extra := sorted(set(variables) - known):
         raise UserInputError(
             f"prompt {p.name}@{p.version} has no variable {', '.join(repr(e) for e in extra)}",
             key="--vars",

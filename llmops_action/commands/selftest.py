@@ -26,7 +26,7 @@ def source_run(
         from llmops_action import gitutil
         from llmops_action.baseline.select import select_base
         from llmops_action.errors import UserInputError
-        from llmops_action.flows import open_configured_store
+        from llmops_action.review_steps import open_configured_store
 
         head = gitutil.head_sha(ws.root) if gitutil.is_repo(ws.root) else None
         if head is None:

@@ -234,6 +234,16 @@ def render(
     return RenderedPrompt(system=system, user=user)
 
 
+def variable_names(prompt: Prompt) -> set[str]:
+    """Every variable the prompt declares or its templates use."""
+    import jinja2.meta
+
+    used = set(jinja2.meta.find_undeclared_variables(_ENV.parse(prompt.template)))
+    if prompt.system:
+        used |= jinja2.meta.find_undeclared_variables(_ENV.parse(prompt.system))
+    return {v.name for v in prompt.variables} | used
+
+
 def parse_prompt(text: str, file: str) -> Prompt:
     located = load_yaml(text, file)
     if not isinstance(located.data, dict):
