@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -112,12 +113,30 @@ def ack_latency(env: BotEnv, rate: float, seconds: float) -> None:
     elapsed = time.perf_counter() - start
     ms = np.array(latencies) * 1000
     p50, p99 = np.percentile(ms, 50), np.percentile(ms, 99)
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    _, text = get(f"{server.url}/metrics")
+    print("inside the server (llmops_webhook_ack_seconds): " + server_side(text))
     print(
         f"ack latency over {len(ms)} signed deliveries at {rate:.0f}/s for {seconds:.0f} s "
         f"(achieved {len(ms) / elapsed:.0f}/s): p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ms.max():.1f} ms "
         f"(target p99 < {TARGET_P99_MS:.0f} ms: {'met' if p99 < TARGET_P99_MS else 'NOT met'})"
     )
     server.stop()
+
+
+def server_side(metrics: str) -> str:
+    """Share of deliveries answered within each bucket, from the server's own histogram."""
+    buckets = {}
+    for line in metrics.splitlines():
+        if line.startswith("llmops_webhook_ack_seconds_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets[le] = float(line.split()[-1])
+    total = buckets.get("+Inf", 0.0) or 1.0
+    return ", ".join(
+        f"<= {float(le) * 1000:g} ms: {n / total:.2%}"
+        for le, n in buckets.items()
+        if le in ("0.005", "0.01", "0.05", "0.1", "1.0")
+    )
 
 
 def prepare(fake: FakeGitHubApp, tmp: Path, numbers: range) -> None:
@@ -177,12 +196,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--jobs", type=int, default=24)
     parser.add_argument("--restart-jobs", type=int, default=16)
+    parser.add_argument("--only-ack", action="store_true", help="only the acknowledgement-latency figure")
     args = parser.parse_args()
     key = make_key()
     with GeminiServer(geography_model) as gemini:
         with tempfile.TemporaryDirectory() as tmp, GitHubServer(FakeGitHubApp(key)) as gh:
             env = BotEnv(Path(tmp), gh.url, key.private_pem, gemini.url)
             ack_latency(env, args.rate, args.seconds)
+        if args.only_ack:
+            return
         with tempfile.TemporaryDirectory() as tmp, GitHubServer(FakeGitHubApp(key)) as gh:
             prepare(gh.fake, Path(tmp), range(1, args.restart_jobs + 1))  # type: ignore[arg-type]
             env = BotEnv(Path(tmp), gh.url, key.private_pem, gemini.url)

@@ -70,7 +70,7 @@ def main() -> None:
 
     t_all, mem_all, ps = timed(lambda: paired_stats(base, head))
     print(
-        f"Full paired_stats (BCa 10,000 + sign-flip permutation 10,000) on {N_CASES:,} cases: {t_all:.3f} s, "
+        f"Full paired_stats (the comparison's paired t-test and its interval) on {N_CASES:,} cases: {t_all:.3f} s, "
         f"peak extra memory {mem_all:.1f} MB; p={ps.p_value:.4g}"
     )
     print(f"Process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

@@ -207,9 +207,7 @@ def schedule_flow(ctx: Context) -> int:
     default = facts.default_branch or (client.default_branch() if client else "main")
     facts = dataclasses.replace(facts, default_branch=default, base_ref=default)
     services = services_for(ctx, api_key=ctx.inputs.gemini_api_key, holds_secrets=True)
-    review = review_schedule(
-        facts, PullSources.for_checkout(ctx.config_path), services, fail_on=ctx.inputs.fail_on
-    )
+    review = review_schedule(facts, PullSources.for_checkout(ctx.config_path), services)
     review_outputs(ctx, review)
     code = exit_code(review.families, review.verdict, ctx.inputs.fail_on)
     from llmops_action.alerts.schedule import notify_schedule  # issue 15: alerts route through the sinks

@@ -1,7 +1,9 @@
 """Content-addressed on-disk cache of model responses, for generation and judging.
 
-Key: sha256 of canonical JSON of {provider identity, rendered request, parameters, sample index, kind}. Only
-successful responses with text are stored (errors never are), writes are atomic (tmp + rename, so a concurrent
+Key: sha256 of canonical JSON of {provider identity (type, model, base URL), rendered request, parameters,
+sample index, kind}; a metric's weight or threshold is not part of any request, so it is not in the key. Only
+accepted responses are stored: the caller says what it accepts (a judge verdict that parsed and is in schema, a
+generation with a finish reason), and `put` is called only after that; errors never are. Writes are atomic (tmp + rename, so a concurrent
 reader or a crash never sees half an entry), and an unreadable entry counts as a miss and is rewritten.
 """
 

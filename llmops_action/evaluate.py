@@ -21,8 +21,9 @@ from typing import Any
 from llmops_action import __version__
 from llmops_action.cache import Cache, Kind, cache_key
 from llmops_action.consensus import judge_panel
-from llmops_action.core.config import JudgeSpec, LlmopsConfig, Price
+from llmops_action.core.config import JudgeSpec, LlmopsConfig, MetricConfig, Price
 from llmops_action.core.dataset import Case, format_bytes
+from llmops_action.core.measurement import case_input_hash
 from llmops_action.core.metrics import score_deterministic
 from llmops_action.core.metrics.aggregate import case_score
 from llmops_action.core.metrics.lexical import retrieved_contexts
@@ -38,7 +39,7 @@ from llmops_action.core.results import (
 )
 from llmops_action.core.shard import in_shard
 from llmops_action.errors import ProviderError
-from llmops_action.judge import judge_case, skipped_judge
+from llmops_action.judge import acceptable, judge_case, no_answer, skipped_judge
 from llmops_action.progress import Progress
 from llmops_action.providers import make_judge_provider, make_panel_judge, make_provider
 from llmops_action.providers.base import ModelRequest, ModelResponse, Provider
@@ -97,7 +98,14 @@ class _Calls:
         self.cache = cache
         self.tally = tally
 
-    def complete(self, provider: Provider, request: ModelRequest, kind: Kind) -> ModelResponse:
+    def complete(
+        self,
+        provider: Provider,
+        request: ModelRequest,
+        kind: Kind,
+        accept: Callable[[ModelResponse], bool] | None = None,
+    ) -> ModelResponse:
+        """`accept`: whether the response may be cached (after it validated); default: it has a finish reason."""
         use_cache = self.cache is not None and getattr(provider, "cacheable", True)
         key = cache_key(provider.cache_identity(), request, kind) if use_cache else ""
         if use_cache and self.cache is not None:
@@ -110,7 +118,8 @@ class _Calls:
             if kind == "judge":
                 self.tally.judge_calls += 1
         self._note_version(kind, response)
-        if use_cache and self.cache is not None:
+        accepted = accept(response) if accept is not None else response.finish_reason is not None
+        if use_cache and self.cache is not None and accepted:
             self.cache.put(key, response)
         return response
 
@@ -171,28 +180,37 @@ def _score_case(
 
     retrieved = retrieved_contexts(response.raw if response else None)[1]
     plain = [m for m in config.metrics if m.type != "judge"]
-    scores: dict[str, MetricScore] = dict(score_deterministic(plain, case, output, response))
+    # No answer (a safety block, an empty reply) is what the model did: the metrics score the empty text.
+    answered = output if output is not None or response is None else ""
+    scores: dict[str, MetricScore] = dict(score_deterministic(plain, case, answered, response))
     judge_hits = 0
     judge_price = config.pricing.get(config.judge.model)
     judge_costs: list[float | None] = []
     for metric in config.judge_metrics:
         if judge_provider is None and not panel:
             scores[metric.key] = skipped_judge(metric)
-        elif output is None:
+        elif error is not None or response is None:
             scores[metric.key] = MetricScore(error=_no_output_reason(error, response))
+        elif not (output or "").strip():
+            scores[metric.key] = no_answer(metric, _no_output_reason(None, response))
         elif panel:
             hits = [0]
 
-            def complete_for(spec: JudgeSpec, judge: Provider, hits: list[int] = hits) -> Callable[..., Any]:
-                return _judge_complete(judge, calls, hits, config.pricing.get(spec.model), judge_costs)
+            def complete_for(
+                spec: JudgeSpec, judge: Provider, hits: list[int] = hits, metric: MetricConfig = metric
+            ) -> Callable[..., Any]:
+                return _judge_complete(
+                    judge, calls, hits, config.pricing.get(spec.model), judge_costs, metric
+                )
 
             scores[metric.key] = judge_panel(
                 metric, case, output, panel, complete_for, config.judge, retrieved=retrieved or None
             )
             judge_hits += hits[0]
         else:
+            assert output is not None
             hits = [0]
-            complete = _judge_complete(judge_provider, calls, hits, judge_price, judge_costs)
+            complete = _judge_complete(judge_provider, calls, hits, judge_price, judge_costs, metric)
             scores[metric.key] = judge_case(
                 metric, case, output, complete, config.judge, retrieved=retrieved or None
             )
@@ -208,6 +226,7 @@ def _score_case(
         tags=list(case.tags),
         vars=dict(case.vars),
         reference=case.reference,
+        input_hash=case_input_hash(case),
         output=output,
         error=error,
         finish_reason=response.finish_reason if response else None,
@@ -227,12 +246,19 @@ def _score_case(
 
 
 def _judge_complete(
-    judge: Provider, calls: _Calls, hits: list[int], price: Price | None, costs: list[float | None]
+    judge: Provider,
+    calls: _Calls,
+    hits: list[int],
+    price: Price | None,
+    costs: list[float | None],
+    metric: MetricConfig,
 ) -> Callable[[ModelRequest], ModelResponse]:
-    """`complete` for judge_case, through the runner and the cache, counting hits and pricing every call."""
+    """`complete` for judge_case, through the runner and the cache, counting hits and pricing every call.
+
+    Only a verdict that parses is cached: a malformed reply is re-asked on the next run, never replayed."""
 
     def complete(request: ModelRequest) -> ModelResponse:
-        response = calls.complete(judge, request, "judge")
+        response = calls.complete(judge, request, "judge", accept=lambda r: acceptable(r, metric))
         if response.cache_hit:
             hits[0] += 1
         costs.append(case_cost(price, response))
@@ -256,6 +282,7 @@ def _error_case(ws: Workspace, case: Case, reason: str, *, keep_fields: bool = T
         tags=list(case.tags),
         vars=dict(case.vars) if keep_fields else {},
         reference=case.reference if keep_fields else None,
+        input_hash=case_input_hash(case),
         error=reason,
         metrics=metrics,
     )
@@ -305,6 +332,7 @@ def evaluate(
         policy=RetryPolicy(config.retries.attempts, config.retries.initial_delay, config.retries.max_delay),
         rpm=config.rpm,
     )
+    # `cache_dir`: a base evaluated from another tree shares the head's cache, so unchanged requests are free
     cache_folder = cache_dir or ws.root / config.cache.dir
     cache = Cache(cache_folder) if use_cache and config.cache.enabled else None
     tally = _Tally()

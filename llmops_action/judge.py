@@ -41,6 +41,29 @@ class _JudgeFailure(Exception):
         self.reason = reason
 
 
+def acceptable(response: ModelResponse, metric: MetricConfig) -> bool:
+    """A judge reply worth caching: not blocked, finished normally, a verdict that parses within the scale."""
+    if response.blocked or response.finish_reason not in _OK_FINISH:
+        return False
+    try:
+        parse_judge_output(response.text, metric.scale)
+    except JudgeParseError:
+        return False
+    return True
+
+
+def no_answer(metric: MetricConfig, reason: str) -> MetricScore:
+    """A case the model gave no answer to (a safety block, an empty reply) is the product's behaviour, so it is
+    scored, not dropped: the scale's minimum on every judge criterion, without asking the judge."""
+    details = {
+        "criterion": metric.criterion,
+        "reasoning": f"{reason}: scored the scale's minimum",
+        "no_answer": True,
+    }
+    passed = None if metric.threshold is None else metric.threshold <= 0.0
+    return MetricScore(score=0.0, passed=passed, details=details)
+
+
 def skipped_judge(metric: MetricConfig) -> MetricScore:
     """What a judge metric records when no judge can run (no GEMINI_API_KEY): a skip, never a score."""
     return MetricScore(skipped=NO_CREDENTIALS, details={"criterion": metric.criterion})
@@ -51,7 +74,9 @@ def _nonce(
 ) -> str:
     blob = json.dumps(
         [
-            metric.model_dump(mode="json"),
+            # what changes the request; a weight or a threshold only changes how the verdict is used, so a
+            # re-weighted metric hits the cache
+            metric.model_dump(mode="json", exclude={"weight", "threshold"}),
             case.model_dump(mode="json"),
             output,
             sample,

@@ -13,6 +13,7 @@ from llmops_action.core.results import RunResult
 from llmops_action.errors import exit_code_for
 
 if TYPE_CHECKING:
+    from llmops_action.measure import Preview
     from llmops_action.tracking import TrackingOutcome
 
 
@@ -42,6 +43,8 @@ def compare_and_report(
     seed: int = 0,
     gate_changes: list[str] | None = None,
     notes: list[str] | None = None,
+    measurement: str = "given",
+    preview: Preview | None = None,
 ) -> ReportOutcome:
     """Build the Comparison, write comment.md, summary.md, comparison.json and junit.xml into `out_dir`, and
     log the run to MLflow when the config tracks.
@@ -60,7 +63,22 @@ def compare_and_report(
 
         branch = trend_branch or (base.run.git_branch if base is not None else None) or "main"
         trend = recent_trend(tracking_cfg, out_dir, suite=head.run.suite, branch=branch, head=head)
-    c = compare(base, head, config, base_source=base_source, trend=trend, links=links, seed=seed)
+    c = compare(
+        base,
+        head,
+        config,
+        base_source=base_source,
+        trend=trend,
+        links=links,
+        seed=seed,
+        measurement=measurement,
+    )
+    if preview is not None:
+        # The same comparison under the head's measurement: informational, it decides nothing.
+        from llmops_action.core.compare import measurement_preview
+
+        alt = compare(preview.base, preview.head, preview.config, base_source=base_source, seed=seed)
+        c.head_measurement = measurement_preview(alt, preview.changes)
     if warnings:
         c.warnings = [*warnings, *c.warnings]
     c.gate_changes = list(gate_changes or [])

@@ -35,7 +35,7 @@ from llmops_action.review_steps import (
     review_head,
     tracked_changes,
 )
-from llmops_action.review_types import Alert, PullSources, Review, Services
+from llmops_action.review_types import PullSources, Review, Services
 from llmops_action.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
@@ -169,48 +169,8 @@ def _families(result: RunResult) -> dict[str, str]:
     return {**families, "regression": "skipped", "drift": "skipped"}
 
 
-def alert_marker(suite: str) -> str:
-    from llmops_action.core.report.render import comment_marker
-
-    return comment_marker(suite).replace("llmops-action:comment", "llmops-action:alert")
-
-
-def review_schedule(
-    facts: EventFacts, sources: PullSources, services: Services, *, fail_on: tuple[str, ...]
-) -> Review:
-    """Evaluate the default branch against its last baseline; an alert opens when a `fail_on` family fails
-    and closes when they pass again."""
+def review_schedule(facts: EventFacts, sources: PullSources, services: Services) -> Review:
+    """Evaluate the default branch against its last baseline. What it raises (an alert issue, webhooks) is
+    the publisher's: llmops_action/alerts/schedule.py turns the comparison into alerts for the sinks."""
     trust = decide(facts, secrets=services.secrets)
-    review = review_head(facts, sources, services, trust, kind="schedule")
-    c = review.comparison
-    assert c is not None
-    default = facts.default_branch or services.base_ref or "main"
-    sha = (c.head.sha or "")[:12]
-    families = c.gate_families()
-    failing = [f for f in fail_on if families.get(f) == "fail"]
-    run = (services.links or {}).get("workflow_run")
-    if not failing:
-        review.alerts.append(
-            Alert(
-                alert_marker(c.suite),
-                "",
-                f"The scheduled evaluation at `{sha}` passes again: {run or ''}",
-                False,
-            )
-        )
-        return review
-    lines = [
-        f"The scheduled evaluation of `{default}` at `{sha}` failed the {', '.join(failing)} gate(s).",
-        f"Run: {run or '(run URL unavailable)'}",
-        "",
-        "| gate | family | status | value | threshold |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    num = lambda x: "" if x is None else f"{x:.4f}"  # noqa: E731
-    for g in c.gates:
-        if g.status in ("fail", "warn"):
-            lines.append(f"| {g.name} | {g.family} | {g.status} | {num(g.value)} | {num(g.threshold)} |")
-    title = f"llmops: {', '.join(failing)} gate failed on {default} ({c.suite})"
-    body = "\n".join(lines) + "\n\n" + (review.comment or "")
-    review.alerts.append(Alert(alert_marker(c.suite), title, body, True))
-    return review
+    return review_head(facts, sources, services, trust, kind="schedule")

@@ -8,11 +8,13 @@ would send elsewhere.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path, PurePosixPath
 
+from llmops_action import measure
 from llmops_action.baseline.select import resolve_ref, select_base
 from llmops_action.baseline.store import BaselineStore, open_store
 from llmops_action.core.config import LlmopsConfig, load_config
@@ -154,7 +156,12 @@ def review_head(
             provider = make_provider(config.provider, root=base_root, timeout=config.retries.timeout)
         store_root = repo / folder
         store = configured_store(config, store_root, store_root / name, services)
-        head = evaluate_side(ws, services, head_sha, facts, provider=provider, branch=_branch(facts, repo))
+        # One cache for both sides: a base re-run or re-scoring after the head costs no calls for unchanged
+        # requests (issue 9). It lives where the trust policy says, outside what the PR commits.
+        cache = cache_dir(config.cache.dir, root=ws.root, state_dir=services.state_dir)
+        head = evaluate_side(
+            ws, services, head_sha, facts, provider=provider, branch=_branch(facts, repo), cache=cache
+        )
         base, source, base_sha = _choose_base(
             store,
             repo,
@@ -166,8 +173,16 @@ def review_head(
             services,
             facts,
             warnings,
+            cache,
         )
-        return _finish(kind, trust, gov, head, base, source, base_sha, mb, base_ref, services, warnings)
+        measured = {"api_key": services.api_key, "use_cache": services.use_cache, "cache_dir": cache}
+        if base is not None and source in ("stored", "ancestor"):
+            base = measure.align(base, ws, config, **measured, warnings=warnings)
+        own = dataclasses.replace(ws, config=head_cfg)
+        preview = measure.preview(base, head, own, base_cfg, **measured)
+        return _finish(
+            kind, trust, gov, head, base, source, base_sha, mb, base_ref, services, warnings, preview
+        )
 
 
 def _branch(facts: EventFacts, repo: Path) -> str | None:
@@ -182,6 +197,7 @@ def evaluate_side(
     *,
     provider: object | None = None,
     branch: str | None,
+    cache: Path | None = None,
 ) -> RunResult:
     from llmops_action.evaluate import evaluate
 
@@ -195,7 +211,7 @@ def evaluate_side(
         pr_number=facts.pr_number,
         progress=services.progress,
         provider=provider,  # type: ignore[arg-type]
-        cache_dir=cache_dir(ws.config.cache.dir, root=ws.root, state_dir=services.state_dir),
+        cache_dir=cache or cache_dir(ws.config.cache.dir, root=ws.root, state_dir=services.state_dir),
     )
 
 
@@ -210,6 +226,7 @@ def _choose_base(
     services: Services,
     facts: EventFacts,
     warnings: list[str],
+    cache: Path | None = None,
 ) -> tuple[RunResult | None, str, str | None]:
     select = {
         "head_sha": head_sha,
@@ -226,6 +243,8 @@ def _choose_base(
         choice = select_base(None, repo, **select)
     if choice.result is not None:
         return choice.result, choice.source, choice.sha
+    if (other := measure.stored_at(store, choice.merge_base, config.suite)) is not None:
+        return other, "stored", choice.merge_base  # scored under another config: re-scored below, not re-run
     if choice.merge_base is None:
         warnings.append(f"Head shares no history with '{base_ref}': there is no base to compare with.")
         return None, "none", None
@@ -236,7 +255,7 @@ def _choose_base(
         return None, "none", None
     base_ws = load_workspace(base_root / name, base_cfg)
     with isolated_imports(head_root, base_root):
-        base = evaluate_side(base_ws, services, choice.merge_base, facts, branch=base_ref)
+        base = evaluate_side(base_ws, services, choice.merge_base, facts, branch=base_ref, cache=cache)
     return base, "rerun", choice.merge_base
 
 
@@ -252,6 +271,7 @@ def _finish(
     base_ref: str,
     services: Services,
     warnings: list[str],
+    preview: measure.Preview | None = None,
 ) -> Review:
     from llmops_action.reporting import compare_and_report
 
@@ -273,6 +293,8 @@ def _finish(
         extra_files={"results": files["results"]},
         gate_changes=gov.gate_changes,
         notes=notes,
+        measurement="given" if gov.first_run else "base",
+        preview=preview,
     )
     c = report.comparison
     status_notes = {"regression": FIRST_RUN} if gov.first_run else None

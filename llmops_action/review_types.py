@@ -103,19 +103,9 @@ class Services:
         return bool(self.api_key) if self.holds_secrets is None else self.holds_secrets
 
 
-@dataclass(frozen=True)
-class Alert:
-    """An alert issue to open or update (`open`), or to close with `body` as the closing comment."""
-
-    marker: str
-    title: str
-    body: str
-    open: bool
-
-
 @dataclass
 class Review:
-    """What a review decided: statuses (or check runs), the comment, the comparison, alerts, the exit code.
+    """What a review decided: statuses (or check runs), the comment, the comparison, the exit code.
 
     `pending`: why nothing was evaluated here (a fork's code needs a maintainer), else None.
     """
@@ -132,7 +122,6 @@ class Review:
     merge_base: str | None = None
     files: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    alerts: list[Alert] = field(default_factory=list)
     location: str | None = None  # push: where the baseline was saved (None: not saved)
     existing: bool = False  # push: the commit had its baseline already; nothing was evaluated or written
     tracking: TrackingOutcome | None = None
@@ -173,7 +162,6 @@ class Review:
             "check_runs": {f: {"conclusion": c, "summary": d} for f, (c, d) in self.check_runs().items()},
             "comment": self.comment,
             "comparison": json.loads(self.comparison.to_json()) if self.comparison is not None else None,
-            "alerts": [vars(a) for a in self.alerts],
             "warnings": list(self.warnings),
             "baseline_location": self.location,
         }

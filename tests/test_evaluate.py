@@ -233,14 +233,19 @@ def test_400_is_recorded_not_retried(tmp_path: Path, server: GeminiServer) -> No
     assert not server.judge_requests()
 
 
-def test_blocked_prompt_is_recorded_and_not_judged(tmp_path: Path, server: GeminiServer) -> None:
+def test_a_blocked_prompt_is_the_models_behaviour_and_is_scored_not_dropped(
+    tmp_path: Path, server: GeminiServer
+) -> None:
     ws = gemini_ws(tmp_path, server, n=1, max_error_rate=1.0)
     server.enqueue(200, fixture("generateContent.response.prompt-blocked.json"))
     result = evaluate(ws, api_key="k")
     case = result.cases[0]
     assert case.blocked == "SAFETY" and case.output is None and case.error is None
-    assert "blocked" in (case.metrics["contains"].error or "")
-    assert "blocked" in (case.metrics["answer_relevance"].error or "")
+    # the deterministic metric scores the empty answer; the judge criterion gets the scale's minimum
+    assert case.metrics["contains"].score == 0.0 and case.metrics["contains"].error is None
+    relevance = case.metrics["answer_relevance"]
+    assert relevance.score == 0.0 and "prompt blocked (SAFETY)" in relevance.details["reasoning"]
+    assert case.score is not None and result.verdict != "incomplete"
     assert not server.judge_requests()
 
 
@@ -325,3 +330,50 @@ def test_a_run_served_from_the_cache_keeps_the_model_versions(tmp_path: Path, se
     assert first.run.judge is not None and second.run.judge is not None
     assert second.run.judge.model_version == first.run.judge.model_version == "gemini-2.5-flash"
     assert second.run.provider.model_version == first.run.provider.model_version
+
+
+# -- the cache keeps only what was accepted -------------------------------------------------------------------
+
+
+def test_a_judge_reply_that_failed_validation_is_not_cached_and_the_next_run_re_asks(
+    tmp_path: Path, server: GeminiServer
+) -> None:
+    from tests.support.gemini_server import default_handler, has_schema, judge_body
+
+    healthy = server.handler
+    server.handler = lambda body, model: (
+        (200, judge_body("The answer is fine, I think."), {})
+        if has_schema(body)
+        else default_handler(body, model)
+    )
+    ws = gemini_ws(tmp_path, server, n=2, max_error_rate=1.0)
+    first = evaluate(ws, api_key="k")
+    assert all("unparseable verdict" in (c.metrics["answer_relevance"].error or "") for c in first.cases)
+    asked = len(server.judge_requests())
+    assert asked == 4  # two attempts per case, neither cached
+
+    server.handler = healthy
+    second = evaluate(ws, api_key="k")
+    assert len(server.judge_requests()) - asked == 2  # asked again: the malformed replies were never stored
+    assert all(c.metrics["answer_relevance"].score is not None for c in second.cases)
+    assert all(c.cache_hit for c in second.cases)  # the generations (with a finish reason) were cached
+
+    third = evaluate(ws, api_key="k")
+    assert len(server.judge_requests()) - asked == 2 and third.counts.judge_calls == 0
+
+
+def test_a_reweighted_judge_metric_hits_the_cache(tmp_path: Path, server: GeminiServer) -> None:
+    ws = gemini_ws(tmp_path, server, n=2)
+    evaluate(ws, api_key="k")
+    asked = len(server.judge_requests())
+    reweighted = gemini_ws(
+        tmp_path,
+        server,
+        n=2,
+        metrics=[
+            {"type": "contains", "value": "item", "weight": 1.0},
+            {**JUDGE, "weight": 0.9, "threshold": 0.5},
+        ],
+    )
+    again = evaluate(reweighted, api_key="k")
+    assert len(server.judge_requests()) == asked and again.counts.judge_calls == 0

@@ -217,3 +217,33 @@ def test_an_unreachable_store_falls_back_to_re_evaluating_the_base(tmp_path: Pat
     assert outcome.comparison.base_source == "rerun"
     assert any("could not be read" in w for w in outcome.comparison.warnings)
     assert outcome.exit_code == EXIT_OK
+
+
+def test_a_stored_baseline_scored_under_another_measurement_is_rescored_not_rerun(tmp_path: Path) -> None:
+    """A record at the merge-base under another config (a metric the base branch has since added): its
+    stored outputs are scored under the measurement in force; the base is not evaluated again."""
+    from llmops_action.evaluate import evaluate
+    from llmops_action.workspace import load_workspace
+
+    repo, config = project_repo(tmp_path)
+    main_sha = repo.head()
+    store = DirBaselineStore(tmp_path / "store")
+    older = evaluate(load_workspace(config), git_sha=main_sha, git_branch="main")
+    older.run.config_hash = "0ldc0nf1g0000000"
+    older.run.metrics_hash = "0ldmetr1cs000000"
+    for case in older.cases:
+        case.output = "The capital is somewhere."  # what the stored record says, not what a re-run would give
+    store.save(older)
+    repo.checkout("feature", new=True)
+    repo.write("README.md", "docs\n")
+    repo.commit("docs")
+
+    outcome = run_pr(config, base_ref="main", out_dir=tmp_path / "out", store=store)
+
+    c = outcome.comparison
+    assert c.base_source == "stored" and outcome.base_sha == main_sha
+    assert any("re-scored" in w for w in c.warnings)
+    assert "base_results" not in outcome.files
+    assert (
+        outcome.base is not None and outcome.base.metrics["keyword_recall"].mean == 0.0
+    )  # stored outputs, re-scored

@@ -35,13 +35,20 @@ READY_CACHE_SECONDS = 30.0
 def create_app(settings: BotSettings, queue: BotQueue | None = None, github_probe: Any = None) -> Starlette:
     settings.require_webhook_secret()
     queue = queue or BotQueue(settings)
-    registry, deliveries = make_registry(queue.state)
+    registry, deliveries, ack = make_registry(queue.state)
     ready: dict[str, Any] = {"at": 0.0, "github": None}
 
     def count(event: str, result: str) -> None:
         deliveries.labels(event=event or "unknown", result=result).inc()
 
     async def webhook(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            return await _webhook(request)
+        finally:
+            ack.observe(time.perf_counter() - started)
+
+    async def _webhook(request: Request) -> Response:
         event = request.headers.get("x-github-event", "")
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY:

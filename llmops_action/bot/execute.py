@@ -221,7 +221,7 @@ class Executor:
             self.state.delete(key)
 
     def _alert(self, job: Job, client: GitHubClient, outcome: ReviewOutcome) -> None:
-        from llmops_action.review import alert_marker
+        from llmops_action.alerts.schedule import issue_marker as alert_marker
 
         marker = alert_marker(outcome.suite or "default")
         failing = [f for f in ("quality", "regression") if outcome.families.get(f) == "fail"]

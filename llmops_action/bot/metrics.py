@@ -7,7 +7,7 @@ from collections import Counter as Tally
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
@@ -42,7 +42,10 @@ class JobCollector(Collector):
         yield hist
 
 
-def make_registry(state: Any) -> tuple[CollectorRegistry, Counter]:
+ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+def make_registry(state: Any) -> tuple[CollectorRegistry, Counter, Histogram]:
     registry = CollectorRegistry()
     deliveries = Counter(
         "llmops_webhook_deliveries",
@@ -50,5 +53,11 @@ def make_registry(state: Any) -> tuple[CollectorRegistry, Counter]:
         ["event", "result"],
         registry=registry,
     )
+    ack = Histogram(
+        "llmops_webhook_ack_seconds",
+        "Time from a delivery's first byte read to its answer, inside the server",
+        buckets=ACK_BUCKETS,
+        registry=registry,
+    )
     registry.register(JobCollector(state))
-    return registry, deliveries
+    return registry, deliveries, ack

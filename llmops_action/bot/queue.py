@@ -15,8 +15,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from huey import RedisHuey, SqliteHuey, crontab
+from huey import Huey, RedisHuey, crontab
 from huey.exceptions import RetryTask
+from huey.storage import SqliteStorage
 
 from llmops_action.bot import jobs as J
 from llmops_action.bot.jobs import Job
@@ -25,6 +26,17 @@ from llmops_action.bot.state import State, open_state
 from llmops_action.errors import UserInputError
 
 log = logging.getLogger("llmops_action.bot")
+
+
+class WalSqliteStorage(SqliteStorage):  # type: ignore[misc]
+    """huey's SQLite storage with `synchronous=NORMAL`: in WAL mode a commit survives a crash of the
+    process (what a worker restart is) without an fsync per enqueue, which at FULL costs ~10 ms a webhook.
+    A power cut may lose the last commits; the reaper queues again any job left queued without a message."""
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=1")
+        return conn
 
 
 def parse_cron(expr: str) -> Any:
@@ -48,7 +60,12 @@ class BotQueue:
         else:
             self.backend = "sqlite"
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            self.huey = SqliteHuey("llmops", filename=str(settings.data_dir / "queue.db"), utc=True)
+            self.huey = Huey(
+                "llmops",
+                storage_class=WalSqliteStorage,
+                filename=str(settings.data_dir / "queue.db"),
+                utc=True,
+            )
         self.executor: Any = None  # set in worker processes only
         self._task = self.huey.task(name="run_job")(self._run_job)
         self.huey.periodic_task(crontab(), name="schedule_tick")(self._tick)

@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "compare",
         """Compare two results.json files and write the PR comment, the summary, comparison.json and junit.xml.
 
-Pairs the cases by id, computes per-metric deltas with 95% intervals and p-values, PSI drift and the gates
+Pairs the cases by id and inputs, recomputes the composite score over the metrics both runs have, computes
+per-metric deltas with one-sided p-values and intervals at 1 - 2 alpha, PSI drift and the gates
 (absolute on the head, regression against the base, drift), and diffs the prompts stored in the two runs.
 Gate settings come from --config, else from .llmops.yml in the current folder, else the defaults.
 Exit codes: 0 pass or warn, 1 a blocking gate failed, 2 bad input, 3 the head run is incomplete.
@@ -51,5 +52,5 @@ Example:
     p.add_argument(
         "--out", type=out_dir, default=".llmops/report", help="folder for the reports (default: %(default)s)"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and permutation tests")
+    p.add_argument("--seed", type=int, default=0, help="seed of the permutation tests")
     p.set_defaults(handler=_run)

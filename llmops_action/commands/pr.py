@@ -24,10 +24,18 @@ def format_outcome(outcome: Review) -> str:
     assert c is not None
     lines = [f"verdict: {c.verdict.upper()}  (head {c.head.sha and c.head.sha[:12]})"]
     if c.base is not None:
-        like = "like-for-like" if c.like_for_like else "NOT like-for-like: " + "; ".join(c.not_comparable)
+        cc = c.case_changes
+        scored = "both sides under the base's measurement" if c.measurement == "base" else "one measurement"
         lines.append(
-            f"base: {(c.base.sha or '?')[:12]} ({SOURCE_TEXT.get(c.base_source, c.base_source)}), {like}"
+            f"base: {(c.base.sha or '?')[:12]} ({SOURCE_TEXT.get(c.base_source, c.base_source)}), {scored}; "
+            f"{c.paired_cases} paired, {len(cc.added)} added, {len(cc.removed)} removed, "
+            f"{len(cc.changed)} changed cases"
         )
+        if c.head_measurement is not None:
+            lines.append(
+                f"under this PR's measurement (informational): {c.head_measurement.verdict.upper()}; "
+                + "; ".join(c.head_measurement.changes)
+            )
     else:
         lines.append("base: none (regression gates skipped)")
     for g in c.gates:
@@ -37,7 +45,7 @@ def format_outcome(outcome: Review) -> str:
         if g.delta is not None:
             parts.append(f"delta {g.delta:+.4g}")
         if g.ci is not None:
-            parts.append(f"95% CI [{g.ci[0]:+.3g}, {g.ci[1]:+.3g}]")
+            parts.append(f"CI [{g.ci[0]:+.3g}, {g.ci[1]:+.3g}]")
         if g.p_value is not None:
             parts.append(f"p {g.p_value:.3g}")
         if not g.blocking:

@@ -11,9 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from llmops_action.core import measurement as ms
 from llmops_action.core.comparison import (
+    CaseChanges,
     CaseDelta,
     Comparison,
+    MeasurementPreview,
     MetricDelta,
     PromptChange,
     RunRef,
@@ -43,30 +46,33 @@ def compare(
     trend: list[TrendPoint] | None = None,
     links: dict[str, str] | None = None,
     seed: int = 0,
+    measurement: str = "given",
 ) -> Comparison:
-    """Compare `head` with `base` (None: no baseline was found). `config=None` uses default gates and drift."""
+    """Compare `head` with `base` (None: no baseline was found) under one measurement, `config`'s.
+
+    `config=None` uses default gates and drift and the weights the base run recorded. The composite `score`
+    of both runs is recomputed over the weighted metrics both have; cases pair by id and inputs.
+    """
     from llmops_action.core import drift as drift_mod
     from llmops_action.core import gates as gates_mod
 
     gates_cfg = config.gates if config is not None else GatesConfig()
     drift_cfg = config.drift if config is not None else DriftConfig()
-    usage_head = usage_summary(head)
-    usage_base = usage_summary(base) if base is not None else None
+    max_error_rate = config.max_error_rate if config is not None else 0.05
     warnings: list[str] = []
-
-    gates: list[GateResult] = list(gates_mod.absolute_gates(gates_cfg, head.aggregates, head.metrics))
     comparison = Comparison(
         suite=head.run.suite,
         head=run_ref(head),
         base=run_ref(base) if base is not None else None,
         base_source=base_source if base is not None else "none",  # type: ignore[arg-type]
-        usage_head=usage_head,
-        usage_base=usage_base,
         trend=list(trend or []),
         links=dict(links or {}),
+        measurement=measurement,
     )
 
     if base is None:
+        usage_head = usage_summary(head)
+        gates: list[GateResult] = list(gates_mod.absolute_gates(gates_cfg, head.aggregates, head.metrics))
         metrics = [
             MetricDelta(
                 name=name,
@@ -79,27 +85,26 @@ def compare(
         ]
         gated = [m for m in metrics if m.gated]
         regression = gates_mod.regression_gates(
-            gates_cfg.regression, gated, base_usage=None, head_usage=usage_head, like_for_like=False
+            gates_cfg.regression, gated, base_usage=None, head_usage=usage_head
         )
         gates += [g.model_copy(update={"status": "skipped", "reason": "no baseline yet"}) for g in regression]
         warnings.append(NO_BASELINE)
+        comparison.usage_head = usage_head
         comparison.metrics = metrics
         comparison.score_distribution = {"head": _scores(head.cases, _dist_metric(head, gates_cfg))}
         comparison.prompt_changes = []
     else:
-        not_comparable = comparability(base, head)
-        like_for_like = not not_comparable
-        pairs = paired_cases(base, head)
+        common = ms.common_score(ms.weights_of(config, base), base, head)
+        base, head = ms.rescore_composite(base, common), ms.rescore_composite(head, common)
+        usage_head, usage_base = usage_summary(head), usage_summary(base)
+        gates = list(gates_mod.absolute_gates(gates_cfg, head.aggregates, head.metrics))
+        pairing = ms.pair_cases(base, head)
+        pairs = pairing.pairs
         metrics = metric_deltas(base, head, pairs, gates_cfg, seed=seed)
         judge_keys = [m.key for m in config.judge_metrics] if config is not None else None
         signals = drift_mod.drift_signals(base, head, drift_cfg, seed=seed, judge_metrics=judge_keys)
         gates += gates_mod.regression_gates(
-            gates_cfg.regression,
-            metrics,
-            base_usage=usage_base,
-            head_usage=usage_head,
-            like_for_like=like_for_like,
-            not_comparable=not_comparable,
+            gates_cfg.regression, metrics, base_usage=usage_base, head_usage=usage_head
         )
         gates += gates_mod.drift_gates(drift_cfg, signals)
         changes = prompt_changes(base.run.prompts, head.run.prompts)
@@ -109,25 +114,53 @@ def compare(
             for p in changes
             if p.version_unchanged
         ]
+        if base.run.suite != head.run.suite:
+            warnings.append(f"The base run is of suite '{base.run.suite}', the head of '{head.run.suite}'.")
         if base.verdict == "incomplete":
             warnings.append("The base run is incomplete: its scores cover only part of the dataset.")
+        if common.left_out:
+            warnings.append(
+                "The composite score of both sides covers only the metrics both have; left out: "
+                + "; ".join(f"'{k}' ({why})" for k, why in common.left_out.items())
+                + "."
+            )
         metric = _dist_metric(head, gates_cfg)
+        errors = ms.head_errors_on_scored(pairing)
         deltas = case_deltas(base, head, pairs, metric)
-        comparison.like_for_like = like_for_like
-        comparison.not_comparable = not_comparable
+        failed = [_error_delta(b, h, metric, why) for b, h, why in errors]
+        scored_by_base = sum(1 for b, _ in pairs if ms.error_of(b) is None)
+        error_rate = len(errors) / scored_by_base if scored_by_base else 0.0
+        if errors:
+            warnings.append(
+                f"The head could not score {len(errors)} of the {scored_by_base} paired cases the base scored "
+                f"({error_rate:.1%}, limit {max_error_rate:.1%}): "
+                + ", ".join(f"{h.id} ({why})" for _, h, why in errors[:5])
+                + (", ..." if len(errors) > 5 else "")
+                + ". They are listed among the worst cases."
+            )
+        comparison.usage_head, comparison.usage_base = usage_head, usage_base
+        comparison.like_for_like = True
         comparison.metrics = metrics
         comparison.drift = list(signals)
         comparison.prompt_changes = changes
-        comparison.worst_cases = [d for d in deltas if d.delta is not None and d.delta < 0][:WORST_CASES]
+        regressed = [d for d in deltas if d.delta is not None and d.delta < 0]
+        comparison.worst_cases = (failed + regressed)[: max(WORST_CASES, len(failed))]
         comparison.score_distribution = {
             "base": _scores(base.cases, metric),
             "head": _scores(head.cases, metric),
         }
         comparison.paired_cases = len(pairs)
-        base_ids = {c.id for c in base.cases}
-        head_ids = {c.id for c in head.cases}
-        comparison.only_head = len(head_ids - base_ids)
-        comparison.only_base = len(base_ids - head_ids)
+        comparison.only_head = len(pairing.added)
+        comparison.only_base = len(pairing.removed)
+        comparison.case_changes = CaseChanges(
+            added=[c.id for c in pairing.added],
+            removed=[c.id for c in pairing.removed],
+            changed=[h.id for _, h in pairing.changed],
+            removed_base_mean=_mean_of(pairing.removed, metric),
+            changed_base_mean=_mean_of([b for b, _ in pairing.changed], metric),
+        )
+        comparison.score_left_out = dict(common.left_out)
+        comparison.head_errors_on_scored = len(errors)
         comparison.extra["case_metric"] = metric
         comparison.extra["case_deltas"] = [
             {"id": d.id, "prompt": d.prompt, "base": d.base_score, "head": d.head_score, "delta": d.delta}
@@ -136,6 +169,8 @@ def compare(
         comparison.extra["head_errors"] = [
             {"id": c.id, "prompt": c.prompt, "error": c.error} for c in head.cases if c.error
         ]
+        if error_rate > max_error_rate:
+            head = head.model_copy(update={"verdict": "incomplete"})
 
     if config is not None:
         from dataclasses import asdict
@@ -149,6 +184,37 @@ def compare(
     comparison.warnings = warnings
     comparison.verdict = "incomplete" if head.verdict == "incomplete" else gates_mod.verdict(gates)
     return comparison
+
+
+def measurement_preview(alt: Comparison, changes: list[str]) -> MeasurementPreview:
+    """The gates and metrics of `alt` (both sides under the head's measurement) for the comment's section."""
+    return MeasurementPreview(
+        changes=changes,
+        verdict=alt.verdict,
+        gates=[g for g in alt.gates if g.family != "drift"],
+        metrics=alt.metrics,
+        paired_cases=alt.paired_cases,
+        note="; ".join(alt.warnings[:3]) if alt.score_left_out else "",
+    )
+
+
+def _error_delta(base: CaseResult, head: CaseResult, metric: str, why: str) -> CaseDelta:
+    return CaseDelta(
+        id=head.id,
+        prompt=head.prompt,
+        metric=metric,
+        base_score=case_value(base, metric),
+        head_score=None,
+        delta=None,
+        base_output=base.output,
+        head_output=head.output,
+        head_error=why,
+    )
+
+
+def _mean_of(cases: list[CaseResult], metric: str) -> float | None:
+    values = [v for c in cases if (v := case_value(c, metric)) is not None]
+    return float(np.mean(values)) if values else None
 
 
 # --- pieces, each usable alone -------------------------------------------------------------------
@@ -170,33 +236,9 @@ def run_ref(run: RunResult) -> RunRef:
     )
 
 
-def comparability(base: RunResult, head: RunResult) -> list[str]:
-    """Why base and head are not like-for-like (empty: they are). Prompt changes are what is being tested."""
-    b, h = base.run, head.run
-    reasons = []
-    if b.suite != h.suite:
-        reasons.append(f"suite differs ({b.suite} -> {h.suite})")
-    if b.dataset_hash != h.dataset_hash:
-        reasons.append(f"dataset changed ({b.dataset_hash} -> {h.dataset_hash})")
-    if b.metrics_hash != h.metrics_hash:
-        reasons.append(f"metrics or judge settings changed ({b.metrics_hash} -> {h.metrics_hash})")
-    bj = b.judge.model if b.judge else None
-    hj = h.judge.model if h.judge else None
-    if bj != hj:
-        reasons.append(f"judge model changed ({bj} -> {hj})")
-    if b.config_hash != h.config_hash:
-        reasons.append(f"config hash changed ({b.config_hash} -> {h.config_hash})")
-    return reasons
-
-
 def paired_cases(base: RunResult, head: RunResult) -> list[tuple[CaseResult, CaseResult]]:
-    """Cases present in both runs with no generation error on either side, in head order."""
-    by_id = base.case_map()
-    return [
-        (by_id[c.id], c)
-        for c in head.cases
-        if c.id in by_id and c.error is None and by_id[c.id].error is None
-    ]
+    """Cases present in both runs with the same inputs, in head order (errors included: they count)."""
+    return ms.pair_cases(base, head).pairs
 
 
 def metric_names(base: RunResult | None, head: RunResult) -> list[str]:
@@ -257,7 +299,10 @@ def metric_deltas(
             ps = stats.paired_stats(bv, hv, alpha=reg.alpha, seed=seed)
             md.base_mean, md.head_mean, md.delta = ps.mean_base, ps.mean_head, ps.delta
             md.ci_low, md.ci_high, md.ci_method = ps.ci_low, ps.ci_high, ps.ci_method
+            md.confidence, md.detectable = ps.confidence, ps.detectable
             md.p_value, md.mde = ps.p_value, ps.mde
+            if not ps.detectable:
+                md.note = ps.note
             md.improved, md.regressed, md.unchanged = ps.improved, ps.regressed, ps.unchanged
             if kind == "pass_fail":
                 bp = [_passed(b, name) for b, _ in both]
@@ -278,7 +323,7 @@ def metric_deltas(
             m.decision = "pass" if neutral else "warn"
             continue
         p = m.p_adjusted if m.gated else m.p_value
-        m.decision = stats.decide(p, m.delta, reg.delta, reg.alpha)
+        m.decision = stats.decide(p, m.delta, reg.delta, reg.alpha, detectable=m.detectable)
     return out
 
 

@@ -46,8 +46,10 @@ class MetricDelta(_Model):
     delta: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
-    ci_method: str | None = None  # "bca-bootstrap" | "t" | "none"
-    p_value: float | None = None  # one-sided (head < base), sign-flip permutation
+    ci_method: str | None = None  # the test, whose inversion the interval is: "t" | "sign-flip" | "none"
+    confidence: float | None = None  # of the two-sided interval, 1 - 2 alpha: each end is a one-sided bound
+    detectable: bool = True  # False: the test cannot reach alpha at this n; the practical threshold decides
+    p_value: float | None = None  # one-sided (head < base): paired t-test, or sign-flip test below n = 20
     p_adjusted: float | None = None  # Holm across gated metrics
     mcnemar_p: float | None = None
     n_paired: int = 0
@@ -129,6 +131,27 @@ class TrendPoint(_Model):
     score: float | None = None
 
 
+class CaseChanges(_Model):
+    """Cases that are not paired: added to or removed from the dataset, or paired by id with other inputs."""
+
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    removed_base_mean: float | None = None  # of the case metric, over the removed cases the base scored
+    changed_base_mean: float | None = None
+
+
+class MeasurementPreview(_Model):
+    """Both sides under the head's measurement: what the change will mean after merge. Informational."""
+
+    changes: list[str] = Field(default_factory=list)
+    verdict: Literal["pass", "warn", "fail", "incomplete"] = "pass"
+    gates: list[GateResult] = Field(default_factory=list)
+    metrics: list[MetricDelta] = Field(default_factory=list)
+    paired_cases: int = 0
+    note: str = ""
+
+
 class Comparison(_Model):
     schema_version: int = COMPARISON_SCHEMA_VERSION
     kind: str = COMPARISON_KIND
@@ -154,6 +177,12 @@ class Comparison(_Model):
     paired_cases: int = 0
     only_head: int = 0
     only_base: int = 0
+    # One measurement scores both sides: "base" (the base branch's config), or "given" (compare's --config).
+    measurement: str = "given"
+    case_changes: CaseChanges = Field(default_factory=CaseChanges)
+    score_left_out: dict[str, str] = Field(default_factory=dict)  # weighted metrics one side lacks, and why
+    head_errors_on_scored: int = 0  # paired cases the base scored and the head could not (errors)
+    head_measurement: MeasurementPreview | None = None
     warnings: list[str] = Field(default_factory=list)
     # The trust policy's word on this run (core/trust.py): which config governed ("first run: ..."), keys
     # withheld, results a fork supplied and nobody verified. Shown, never gated on.

@@ -147,15 +147,28 @@ def unit_series(table: OutcomeTable, metric: str | None, kind: str = "continuous
     if len(u) == 0:
         empty = np.zeros(0)
         return UnitSeries(empty.astype(np.int8), empty, empty, 0)
-    order = np.lexsort((t, u))
-    u, v, x, t = u[order], v[order], x[order], t[order]
-    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
-    ends = np.r_[starts[1:], len(u)]
-    vmin = np.minimum.reduceat(v, starts)
-    mixed = vmin != np.maximum.reduceat(v, starts)
-    value = x[ends - 1] if kind == "rate" else np.add.reduceat(x, starts) / (ends - starts)
-    keep = ~mixed
-    return UnitSeries(vmin[keep], value[keep], t[starts][keep], int(mixed.sum()))
+    # O(n) with bincount over the unit codes (to_table makes them dense); sparse codes are remapped first
+    u = u.astype(np.int64, copy=False)
+    if u.min() < 0 or u.max() >= 4 * len(u) + 1024:
+        u = np.unique(u, return_inverse=True)[1].reshape(-1)
+    size = int(u.max()) + 1
+    count = np.bincount(u, minlength=size)
+    present = count > 0
+    treated = np.bincount(u, weights=v, minlength=size)
+    mixed = present & (treated > 0) & (treated < count)
+    first = np.full(size, np.inf)
+    np.minimum.at(first, u, t)
+    if kind == "rate":  # the latest record (ties averaged)
+        last = np.full(size, -np.inf)
+        np.maximum.at(last, u, t)
+        latest = t == last[u]
+        n_latest = np.bincount(u[latest], minlength=size)
+        value = np.bincount(u[latest], weights=x[latest], minlength=size) / np.maximum(n_latest, 1)
+    else:
+        value = np.bincount(u, weights=x, minlength=size) / np.maximum(count, 1)
+    keep = present & ~mixed
+    variant = (treated[keep] > 0).astype(np.int8)
+    return UnitSeries(variant, value[keep], first[keep], int(mixed.sum()))
 
 
 def _arm(x: np.ndarray, kind: str) -> ArmStats:

@@ -9,7 +9,6 @@ baseline are "skipped" with the reason the report shows ("no baseline", "not com
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Literal
 
 from llmops_action.core.comparison import DriftSignal, MetricDelta, UsageSummary
@@ -115,21 +114,18 @@ def regression_gates(
     *,
     base_usage: UsageSummary | None,
     head_usage: UsageSummary,
-    like_for_like: bool,
-    not_comparable: Sequence[str] = (),
 ) -> list[GateResult]:
-    """One gate per gated metric (by its MetricDelta decision), plus p95 latency and cost rules in percent."""
+    """One gate per gated metric (by its MetricDelta decision), plus p95 latency and cost rules in percent.
+
+    Only a missing baseline skips them. Both sides are scored under one measurement and paired by case
+    inputs, so what a PR changes (prompts, model, parameters, cases) is what the gate measures: it never
+    turns the gate off."""
     names = [f"regression/{m}" for m in cfg.metrics]
     if cfg.latency_p95_pct is not None:
         names.append("regression/latency_p95")
     if cfg.cost_pct is not None:
         names.append("regression/cost")
-    skip_reason = None
     if base_usage is None:
-        skip_reason = "no baseline"
-    elif not like_for_like:
-        skip_reason = "not comparable: " + ("; ".join(not_comparable) or "runs differ")
-    if skip_reason is not None:
         return [
             GateResult(
                 name=n,
@@ -137,7 +133,7 @@ def regression_gates(
                 metric=n.split("/", 1)[1],
                 status="skipped",
                 blocking=cfg.blocking,
-                reason=skip_reason,
+                reason="no baseline",
             )
             for n in names
         ]
@@ -197,11 +193,21 @@ def _metric_regression(cfg: RegressionGates, metric: str, by_name: dict[str, Met
             **values,
         )
     p = values["p_value"]
-    ci = f" (CI {_fmt(d.ci_low)}..{_fmt(d.ci_high)})" if values["ci"] else ""
-    detail = f"Δ {d.delta:+.4g}{ci}, p={_fmt(p)} vs alpha {cfg.alpha:g}, practical threshold -{cfg.delta:g}"
-    if d.mde is not None:
-        detail += f", MDE {d.mde:.3g}"
+    level = f"{d.confidence:.0%} " if d.confidence is not None else ""
+    ci = f" ({level}CI {_fmt(d.ci_low)}..{_fmt(d.ci_high)})" if values["ci"] else ""
+    test = {"t": "paired t-test", "sign-flip": "sign-flip test"}.get(d.ci_method or "", "")
+    detail = f"Δ {d.delta:+.4g}{ci}, p={_fmt(p)}{f' ({test})' if test else ''} vs alpha {cfg.alpha:g}, "
+    detail += f"practical threshold -{cfg.delta:g}, n={d.n_paired}, MDE {'n/a' if d.mde is None else f'{d.mde:.3g}'}"
     status: Literal["pass", "warn", "fail"] = {"block": "fail", "warn": "warn", "pass": "pass"}[d.decision]
+    if not d.detectable:
+        what = "a drop beyond the practical threshold" if status == "fail" else "no drop beyond the threshold"
+        return GateResult(
+            status=status,
+            reason=f"cannot detect a drop at n = {d.n_paired}; decided on the practical threshold alone: "
+            f"{what}: {detail}",
+            **common,
+            **values,
+        )
     verdict_text = {
         "fail": "significant drop beyond the threshold",
         "warn": "one of significance and size holds",

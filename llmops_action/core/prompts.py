@@ -20,8 +20,8 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from llmops_action.core.paths import check_inside, confine
 from llmops_action.core.textfile import read_text
-from llmops_action.core.trust import check_inside, confine
 from llmops_action.core.yamlpos import error_message, format_path, load_yaml
 from llmops_action.errors import UserInputError
 

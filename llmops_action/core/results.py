@@ -72,6 +72,7 @@ class CaseResult(_Model):
     tags: list[str] = Field(default_factory=list)
     vars: dict[str, Any] = Field(default_factory=dict)
     reference: str | None = None
+    input_hash: str | None = None  # of vars, reference, keywords, contexts: cases pair by id and by this
     output: str | None = None
     error: str | None = None  # generation failed; metrics then carry no score
     finish_reason: str | None = None

@@ -1,16 +1,23 @@
 """Paired statistics for base-versus-head comparisons, in numpy alone (scipy is not a runtime dependency).
 
-On the cases both runs share, d = head - base per case:
+On the cases both runs share, d = head - base per case. The question is one-sided ("is head worse?"), so the
+test and the interval are built as one:
 
-- interval: paired BCa bootstrap (fixed seed) of the mean of d for n >= 30, a Student t interval below,
-  because BCa's acceleration and bias estimates are unreliable on a handful of points;
-- p-value: one-sided sign-flip permutation test of "head is worse than base" (mean d < 0), exact by
-  enumeration when at most 16 deltas are non-zero (zero deltas do not change any flipped sum), Monte
-  Carlo with the +1 correction otherwise, so that p is never 0;
-- minimum detectable effect: the drop a one-sided test at `alpha` would detect with 80% power for this n
-  and the observed sd of d (normal approximation);
+- n >= T_TEST_MIN_N (20): a one-sided paired t-test, whose null is a zero mean (no symmetry assumed; the
+  central limit theorem carries it at this n, also for skewed, ordinal 1-5 and pass/fail deltas), and the
+  t-interval at level 1 - 2*alpha: each end is a one-sided (1 - alpha) bound, so "significant drop" holds
+  exactly when the interval's upper end is below 0.
+- below: the exact sign-flip permutation test, which assumes the deltas are symmetric about their mean (true
+  under "no change", where base and head are exchangeable), and the interval that inverts it (the upper end
+  is the smallest shift the test rejects; it is an order statistic of the subset means of d). The smallest
+  p it can give is 2^-n: at n <= 4 (alpha 0.05) it cannot detect any drop, and says so; the gate then
+  decides on the practical threshold alone.
+- minimum detectable effect: the drop the test used detects with 80% power at the n paired, for the
+  observed sd of d (t quantiles; an approximation for the sign-flip test); None when the test cannot detect.
 - McNemar exact test for pass/fail metrics, Holm's step-down adjustment across gated metrics.
 
+A paired BCa bootstrap is kept for callers that want a percentile-type interval (bench_stats); the
+comparison does not use it because it under-covers on pass/fail deltas (0.91 at n = 30).
 The special functions (t quantile, chi-square survival) are here because drift.py needs the latter too.
 """
 
@@ -25,9 +32,12 @@ from typing import Literal
 import numpy as np
 
 EXACT_MAX_NONZERO = 16
-BOOTSTRAP_MIN_N = 30
+T_TEST_MIN_N = 20
+POWER = 0.8
 _CHUNK_ELEMENTS = 1 << 21  # resample rows are drawn in blocks of about 2M cells: 16 MB, cache-friendly
 _STD_NORMAL = NormalDist()
+
+Test = Literal["t", "sign-flip", "none"]
 
 
 @dataclass(frozen=True)
@@ -36,15 +46,28 @@ class PairedStats:
     mean_base: float | None
     mean_head: float | None
     delta: float | None
-    ci_low: float | None
+    ci_low: float | None  # None: the test cannot bound the mean at this n (or no data)
     ci_high: float | None
-    ci_method: Literal["bca-bootstrap", "t", "none"]
+    ci_method: Test
     p_value: float | None  # one-sided: head worse than base
     improved: int
     regressed: int
     unchanged: int
     mde: float | None
     note: str = ""
+    confidence: float = 0.90  # of the two-sided interval: 1 - 2 * alpha
+    detectable: bool = False  # the test can reach alpha at this n
+
+    @property
+    def test(self) -> Test:
+        return self.ci_method
+
+
+def cannot_detect_note(n: int, alpha: float) -> str:
+    return (
+        f"cannot detect a drop at n = {n}: the smallest p-value the sign-flip test can give is "
+        f"{0.5**n:.3g}, not below alpha {alpha:g}; the gate decides on the practical threshold alone"
+    )
 
 
 def paired_stats(
@@ -53,10 +76,9 @@ def paired_stats(
     *,
     alpha: float = 0.05,
     seed: int = 0,
-    n_boot: int = 10_000,
     n_perm: int = 10_000,
     tol: float = 1e-9,
-    confidence: float = 0.95,
+    n_boot: int | None = None,  # accepted for older callers; the comparison no longer bootstraps
 ) -> PairedStats:
     """Statistics of head - base over paired cases (same index = same case). NaN pairs are dropped."""
     b = np.asarray(base, dtype=np.float64)
@@ -70,6 +92,8 @@ def paired_stats(
     improved = int(np.count_nonzero(d > tol))
     regressed = int(np.count_nonzero(d < -tol))
     unchanged = n - improved - regressed
+    counts = {"improved": improved, "regressed": regressed, "unchanged": unchanged}
+    confidence = 1 - 2 * alpha
     if n < 2:
         return PairedStats(
             n=n,
@@ -80,46 +104,95 @@ def paired_stats(
             ci_high=None,
             ci_method="none",
             p_value=None,
-            improved=improved,
-            regressed=regressed,
-            unchanged=unchanged,
             mde=None,
             note="insufficient data",
+            confidence=confidence,
+            **counts,
         )
-    boot_seed, perm_seed = np.random.SeedSequence(seed).spawn(2)
     mean = float(d.mean())
     sd = float(d.std(ddof=1))
-    if n >= BOOTSTRAP_MIN_N:
-        lo, hi = bca_interval(d, confidence=confidence, n_boot=n_boot, rng=np.random.default_rng(boot_seed))
-        method: Literal["bca-bootstrap", "t"] = "bca-bootstrap"
+    if n >= T_TEST_MIN_N:
+        p, lo, hi = t_test(d, alpha=alpha)
+        method: Test = "t"
+        detectable, note = True, ""
     else:
-        half = t_ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
-        lo, hi = mean - half, mean + half
-        method = "t"
-    p = sign_flip_p(d, n_perm=n_perm, rng=np.random.default_rng(perm_seed))
-    z = _STD_NORMAL.inv_cdf(1 - alpha) + _STD_NORMAL.inv_cdf(0.8)
+        p, lo, hi = sign_flip(d, alpha=alpha, n_perm=n_perm, rng=np.random.default_rng(seed))
+        method = "sign-flip"
+        detectable = 0.5**n < alpha
+        note = "" if detectable else cannot_detect_note(n, alpha)
+    mde = (t_ppf(1 - alpha, n - 1) + t_ppf(POWER, n - 1)) * sd / math.sqrt(n) if detectable else None
     return PairedStats(
         n=n,
         mean_base=float(b.mean()),
         mean_head=float(h.mean()),
         delta=mean,
-        ci_low=float(lo),
-        ci_high=float(hi),
+        ci_low=lo,
+        ci_high=hi,
         ci_method=method,
         p_value=p,
-        improved=improved,
-        regressed=regressed,
-        unchanged=unchanged,
-        mde=_mde(z, sd, n, alpha),
+        mde=mde,
+        note=note,
+        confidence=confidence,
+        detectable=detectable,
+        **counts,
     )
 
 
-def _mde(z: float, sd: float, n: int, alpha: float) -> float | None:
-    """The drop detectable with 80% power, or None where it is undefined: with zero variance, or when n is
-    so small that the sign-flip test cannot reach alpha at all (its smallest p-value is 2**-n)."""
-    if sd < 1e-12 or 0.5**n > alpha:  # 1e-12: floating-point noise of equal deltas is no variance
-        return None
-    return z * sd / math.sqrt(n)
+def t_test(d: np.ndarray, *, alpha: float) -> tuple[float, float, float]:
+    """(one-sided p for mean(d) < 0, lower and upper (1 - alpha) one-sided bounds) of the paired t-test."""
+    n = d.size
+    mean = float(d.mean())
+    se = float(d.std(ddof=1)) / math.sqrt(n)
+    if se == 0.0:
+        # Every case moved by the same amount: no spread to weigh it against, the sign is certain.
+        return (0.0 if mean < 0 else 1.0), mean, mean
+    p = t_cdf(mean / se, n - 1)
+    half = t_ppf(1 - alpha, n - 1) * se
+    return p, mean - half, mean + half
+
+
+def _subset_means(d: np.ndarray, n_perm: int, rng: np.random.Generator) -> np.ndarray:
+    """Means of d over every non-empty subset (n <= EXACT_MAX_NONZERO), else over n_perm random subsets.
+
+    A sign flip of the subset F moves the sum by -2 * sum_F(d - theta), so the flipped sum stays at or
+    below the observed one exactly when mean_F(d) >= theta: these means decide the test at every shift.
+    """
+    n = d.size
+    if n <= EXACT_MAX_NONZERO:
+        codes = np.arange(1, 1 << n, dtype=np.int64)[:, None]
+        bits = ((codes >> np.arange(n)) & 1).astype(np.float64)
+    else:
+        raw = np.frombuffer(rng.bytes((n_perm * n + 7) // 8), dtype=np.uint8)
+        bits = np.unpackbits(raw)[: n_perm * n].reshape(n_perm, n).astype(np.float64)
+    size = bits.sum(axis=1)
+    sums = bits @ d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(size > 0, sums / np.maximum(size, 1), np.inf)  # empty subset: counts at any shift
+
+
+def _upper_from_means(means: np.ndarray, alpha: float) -> float | None:
+    total = means.size + 1  # the identity (empty subset) is always counted
+    # the shift theta is rejected when (1 + #{means >= theta}) / total < alpha
+    allowed = math.ceil(alpha * total - 1) - 1  # the largest count still below alpha * total - 1
+    if allowed < 0:
+        return None  # the test cannot reject any shift at this n
+    return float(np.partition(-means, allowed)[allowed] * -1.0)
+
+
+def sign_flip(
+    d: np.ndarray, *, alpha: float, n_perm: int = 10_000, rng: np.random.Generator
+) -> tuple[float, float | None, float | None]:
+    """(one-sided p for mean(d) < 0, lower bound, upper bound) of the sign-flip test and its inversion.
+
+    Each bound is one-sided at 1 - alpha; the upper one is below 0 exactly when p < alpha, since both come
+    from the same subset means. None: the test cannot reject any shift at this n (2^-n >= alpha).
+    """
+    means = _subset_means(d, n_perm, rng)
+    slack = 1e-12 * max(1.0, float(np.abs(d).max()))  # equal sums computed in another order still tie
+    p = float((1 + np.count_nonzero(means >= -slack)) / (means.size + 1))
+    hi = _upper_from_means(means, alpha)
+    neg = _upper_from_means(-means, alpha)  # subset means of -d are the negated subset means of d
+    return p, (-neg if neg is not None else None), hi
 
 
 def bootstrap_means(d: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -215,12 +288,17 @@ def mcnemar_exact(base_pass: np.ndarray, head_pass: np.ndarray) -> float:
 
 
 def decide(
-    p: float | None, delta: float | None, threshold: float, alpha: float
+    p: float | None, delta: float | None, threshold: float, alpha: float, *, detectable: bool = True
 ) -> Literal["pass", "warn", "block"]:
-    """BLOCK when the drop is significant and at least `threshold`; WARN when only one holds."""
+    """BLOCK when the drop is significant and at least `threshold`; WARN when only one holds.
+
+    When the test cannot reach alpha at this n (`detectable` False), the practical threshold decides alone:
+    a drop of at least `threshold` blocks, since no amount of evidence could ever make it significant."""
     significant = p is not None and p < alpha
     # With threshold 0 a zero delta is no drop: require a strictly negative delta as well.
     large = delta is not None and delta < 0 and delta <= -threshold
+    if not detectable:
+        return "block" if large else "pass"
     if significant and large:
         return "block"
     if significant or large:

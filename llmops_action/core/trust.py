@@ -10,7 +10,7 @@ A required check is only worth something if the pull request it judges cannot de
 - keys go only to endpoints the base's config or the environment names (`govern`: a head that changes
   `provider.base_url` is evaluated without keys);
 - the cache and the baseline store live outside the workspace in the Action (`cache_dir`, `dir_store_path`);
-- prompt, dataset and outputs paths stay inside the config's folder (`confine`, `check_inside`).
+- prompt, dataset and outputs paths stay inside the config's folder (core/paths.py).
 
 Everything here takes data and returns data: the callers read the environment, git and GitHub.
 """
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from llmops_action.core.config import LlmopsConfig
 from llmops_action.core.events import EventFacts
-from llmops_action.errors import UserInputError
+from llmops_action.core.measurement import governed
+from llmops_action.core.paths import relative_inside
 
 CODE_PROVIDERS = ("python", "command")
 WRITE_PERMISSIONS = ("admin", "maintain", "write")
@@ -34,8 +35,6 @@ FIRST_RUN = "first run: no base to compare with"
 NEEDS_MAINTAINER = "needs a maintainer: this PR's app code has not been evaluated"
 UNVERIFIED = "supplied by the fork, unverified"
 
-# What scores and gates a run: the base's, always (see the comparability issue: gates are measurement).
-MEASUREMENT_KEYS = ("suite", "metrics", "judge", "gates", "max_error_rate", "drift", "pricing")
 # Where results and secrets go: also the base's, so a PR cannot point them at something it controls.
 CUSTODY_KEYS = ("baseline", "tracking", "cache")
 # Listed in the comment under "changes to the gates (take effect after merge)".
@@ -194,8 +193,8 @@ def govern(base: LlmopsConfig | None, head: LlmopsConfig) -> Governance:
         return Governance(
             head, True, notes=[f"{FIRST_RUN}: this pull request adds the config, so its own governs."]
         )
-    update = {k: getattr(base, k) for k in (*MEASUREMENT_KEYS, *CUSTODY_KEYS)}
-    effective = head.model_copy(update=update)
+    # What scores and gates a run is the base's, always (core/measurement.py); so is where results go.
+    effective = governed(head, base).model_copy(update={k: getattr(base, k) for k in CUSTODY_KEYS})
     changes = list(config_changes(base, head, GATE_CHANGE_KEYS))
     notes: list[str] = []
     provider_key = (head.provider.base_url or None) == (base.provider.base_url or None)
@@ -253,17 +252,6 @@ def provider_environment(environ: Mapping[str, str], *, secrets: Iterable[str] =
 # --- where state lives, and which files a config may name ------------------------------------------------
 
 
-def _relative(configured: str, key: str, file: str | None) -> PurePosixPath:
-    p = PurePosixPath(configured.replace("\\", "/"))
-    if p.is_absolute() or Path(configured).is_absolute() or ".." in p.parts:
-        raise UserInputError(
-            f"'{configured}' leaves the repository; paths here must be relative and stay inside it",
-            file=file,
-            key=key,
-        )
-    return p
-
-
 def cache_dir(configured: str, *, root: Path, state_dir: Path | None) -> Path:
     """The response cache. With a state folder (the Action: under RUNNER_TEMP, restored by actions/cache)
     nothing in the workspace is read as a cache entry; without one (a local run) the config's folder."""
@@ -276,21 +264,5 @@ def cache_dir(configured: str, *, root: Path, state_dir: Path | None) -> Path:
 def dir_store_path(configured: str, *, root: Path, state_dir: Path | None, file: str | None = None) -> Path:
     """A `dir` baseline store: resolved inside the repository (refused outside it), and kept under the state
     folder when there is one, so a record a pull request commits is never read as a baseline."""
-    rel = _relative(configured, "baseline.path", file)
+    rel = relative_inside(configured, "baseline.path", file)
     return (state_dir / "baselines" if state_dir is not None else root) / rel
-
-
-def confine(root: Path, pattern: str, *, key: str, file: str | None = None) -> Path:
-    """`root / pattern`, refusing absolute paths and `..`: a config names files inside its own folder."""
-    return root / _relative(pattern, key, file)
-
-
-def check_inside(root: Path, path: Path, *, key: str, file: str | None = None) -> Path:
-    """`path` itself, once its real location (symlinks followed) is known to be inside `root`."""
-    if not path.resolve().is_relative_to(root.resolve()):
-        raise UserInputError(
-            f"{path.relative_to(root) if path.is_relative_to(root) else path} links outside the repository",
-            file=file,
-            key=key,
-        )
-    return path

@@ -42,7 +42,7 @@ def make_provider(
 
         assert cfg.command is not None
         return CommandProvider(cfg.command, root, timeout=cfg.timeout)
-    from llmops_action.core.trust import check_inside, confine
+    from llmops_action.core.paths import check_inside, confine
     from llmops_action.providers.outputs import OutputsProvider
 
     assert cfg.path is not None

@@ -121,7 +121,7 @@ class GeminiProvider:
         self._client = _shared_client(api_key, self.base_url, int(timeout * 1000))
 
     def cache_identity(self) -> dict[str, Any]:
-        return {"type": self.kind, "model": self.model}
+        return {"type": self.kind, "model": self.model, "base_url": self.base_url}
 
     def _config(self, request: ModelRequest) -> Any:
         kwargs: dict[str, Any] = {}

@@ -30,7 +30,11 @@ def load_function(spec: str, root: Path) -> Callable[..., Any]:
     module_name, _, attr = spec.partition(":")
     with _IMPORT_LOCK:
         root_s = str(root.resolve())
-        if root_s not in sys.path:
+        # First, even when an earlier import put it further down: another workspace loaded in this process
+        # (the bot, a test run) may have a same-named module ahead of it.
+        if sys.path[:1] != [root_s]:
+            if root_s in sys.path:
+                sys.path.remove(root_s)
             sys.path.insert(0, root_s)
         _forget_foreign(module_name, Path(root_s))
         try:

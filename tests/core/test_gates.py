@@ -107,7 +107,7 @@ def test_regression_gate_follows_the_metric_decision() -> None:
         _delta("faithfulness", "warn", delta=-0.02),
         _delta("keyword_recall", "pass", delta=0.01, p_value=0.9, p_adjusted=0.9),
     ]
-    gates = regression_gates(cfg, deltas, base_usage=USAGE_BASE, head_usage=USAGE_BASE, like_for_like=True)
+    gates = regression_gates(cfg, deltas, base_usage=USAGE_BASE, head_usage=USAGE_BASE)
     assert [(g.name, g.status) for g in gates] == [
         ("regression/score", "fail"),
         ("regression/faithfulness", "warn"),
@@ -121,42 +121,32 @@ def test_regression_gate_follows_the_metric_decision() -> None:
 def test_latency_and_cost_rules_in_percent() -> None:
     cfg = RegressionGates(metrics=[], latency_p95_pct=20, cost_pct=10)
     head = UsageSummary(cases=60, latency_p95_ms=1300.0, cost_usd=0.105)
-    lat, cost = regression_gates(cfg, [], base_usage=USAGE_BASE, head_usage=head, like_for_like=True)
+    lat, cost = regression_gates(cfg, [], base_usage=USAGE_BASE, head_usage=head)
     assert (lat.name, lat.status) == ("regression/latency_p95", "fail")
     assert "+30.0%" in lat.reason
     assert (cost.name, cost.status) == ("regression/cost", "pass")
-    no_cost = regression_gates(
-        cfg, [], base_usage=USAGE_BASE, head_usage=UsageSummary(latency_p95_ms=900.0), like_for_like=True
-    )[1]
+    no_cost = regression_gates(cfg, [], base_usage=USAGE_BASE, head_usage=UsageSummary(latency_p95_ms=900.0))[
+        1
+    ]
     assert no_cost.status == "skipped" and "no cost_usd on the head run" in no_cost.reason
 
 
 def test_a_latency_floor_keeps_jitter_on_a_fast_app_from_blocking() -> None:
     cfg = RegressionGates(metrics=[], latency_p95_pct=25, latency_p95_min_ms=200)
     fast = UsageSummary(cases=60, latency_p95_ms=40.0)
-    [jitter] = regression_gates(
-        cfg, [], base_usage=fast, head_usage=UsageSummary(latency_p95_ms=55.0), like_for_like=True
-    )
+    [jitter] = regression_gates(cfg, [], base_usage=fast, head_usage=UsageSummary(latency_p95_ms=55.0))
     assert jitter.status == "pass" and "+37.5%" in jitter.reason and "limit +25% and +200" in jitter.reason
     [slower] = regression_gates(
-        cfg, [], base_usage=USAGE_BASE, head_usage=UsageSummary(latency_p95_ms=1300.0), like_for_like=True
+        cfg, [], base_usage=USAGE_BASE, head_usage=UsageSummary(latency_p95_ms=1300.0)
     )
     assert slower.status == "fail" and slower.min_delta == 200
 
 
-def test_not_comparable_or_no_baseline_skips_every_regression_gate() -> None:
+def test_only_a_missing_baseline_skips_the_regression_gates() -> None:
     cfg = RegressionGates(latency_p95_pct=20)
-    gates = regression_gates(
-        cfg,
-        [_delta("score", "block")],
-        base_usage=USAGE_BASE,
-        head_usage=USAGE_BASE,
-        like_for_like=False,
-        not_comparable=["dataset changed"],
-    )
-    assert [g.status for g in gates] == ["skipped", "skipped"]
-    assert gates[0].reason == "not comparable: dataset changed"
-    none = regression_gates(cfg, [], base_usage=None, head_usage=USAGE_BASE, like_for_like=True)
+    gates = regression_gates(cfg, [_delta("score", "block")], base_usage=USAGE_BASE, head_usage=USAGE_BASE)
+    assert [g.status for g in gates] == ["fail", "pass"]
+    none = regression_gates(cfg, [], base_usage=None, head_usage=USAGE_BASE)
     assert {g.reason for g in none} == {"no baseline"}
 
 
@@ -166,9 +156,7 @@ def test_regression_on_a_skipped_metric_fails_and_insufficient_data_warns() -> N
         MetricDelta(name="faithfulness", note="skipped: no judge credentials"),
         MetricDelta(name="score", delta=-0.3, n_paired=1, note="insufficient data"),
     ]
-    faith, score, tone = regression_gates(
-        cfg, deltas, base_usage=USAGE_BASE, head_usage=USAGE_BASE, like_for_like=True
-    )
+    faith, score, tone = regression_gates(cfg, deltas, base_usage=USAGE_BASE, head_usage=USAGE_BASE)
     assert (
         faith.status == "fail" and faith.reason == "metric 'faithfulness' was skipped: no judge credentials"
     )
@@ -221,3 +209,12 @@ def test_verdict() -> None:
     assert verdict([_gate("pass"), _gate("warn")]) == "warn"
     assert verdict([_gate("fail", blocking=False)]) == "warn"
     assert verdict([_gate("warn"), _gate("fail")]) == "fail"
+
+
+def test_a_gate_that_cannot_detect_a_drop_says_so_and_decides_on_the_threshold() -> None:
+    cfg = RegressionGates(metrics=["score"])
+    d = _delta("score", "block", n_paired=3, detectable=False, mde=None, delta=-0.4)
+    (gate,) = regression_gates(cfg, [d], base_usage=USAGE_BASE, head_usage=USAGE_BASE)
+    assert gate.status == "fail"
+    assert gate.reason.startswith("cannot detect a drop at n = 3; decided on the practical threshold alone")
+    assert "MDE n/a" in gate.reason

@@ -31,17 +31,63 @@ def judge_scores(rng: np.random.Generator, n: int, shift: float = 0.0) -> tuple[
     return (base - 1) / 4, (head - 1) / 4
 
 
-def test_small_n_uses_the_t_interval_of_scipy() -> None:
+def test_from_20_pairs_the_test_is_scipys_one_sided_paired_t_test_and_its_interval() -> None:
     rng = np.random.default_rng(3)
-    base, head = judge_scores(rng, 12, shift=-0.1)
-    ps = paired_stats(base, head)
+    base, head = judge_scores(rng, 40, shift=-0.05)
+    ps = paired_stats(base, head, alpha=0.05)
+    ref = sps.ttest_rel(head, base, alternative="less")
     d = head - base
-    lo, hi = sps.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=sps.sem(d))
-    assert ps.ci_method == "t"
-    assert ps.ci_low == pytest.approx(lo, abs=1e-9)
-    assert ps.ci_high == pytest.approx(hi, abs=1e-9)
+    # the interval is two-sided at 1 - 2 alpha: each end is scipy's one-sided 95% bound
+    upper = sps.ttest_rel(head, base, alternative="less").confidence_interval(0.95).high
+    lower = sps.ttest_rel(head, base, alternative="greater").confidence_interval(0.95).low
+    assert ps.ci_method == "t" and ps.confidence == pytest.approx(0.90)
+    assert ps.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert ps.ci_high == pytest.approx(upper, abs=1e-9)
+    assert ps.ci_low == pytest.approx(lower, abs=1e-9)
     assert ps.delta == pytest.approx(d.mean())
-    assert ps.improved + ps.regressed + ps.unchanged == 12
+    assert ps.improved + ps.regressed + ps.unchanged == 40
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_interval_agrees_with_the_test_at_every_n(seed: int) -> None:
+    """A "significant drop" never stands beside an interval that includes 0."""
+    rng = np.random.default_rng(seed)
+    for n in (5, 8, 12, 17, 20, 35):
+        base, head = judge_scores(rng, n, shift=-0.06)
+        ps = paired_stats(base, head, alpha=0.05, seed=seed)
+        if ps.ci_high is not None and ps.p_value is not None:
+            assert (ps.p_value < 0.05) == (ps.ci_high < 0), (n, ps)
+
+
+def test_below_20_pairs_the_sign_flip_bound_is_the_smallest_rejected_shift() -> None:
+    """The upper end inverts scipy's exact permutation test: just above it the shifted test rejects."""
+    rng = np.random.default_rng(4)
+    base, head = rng.normal(0.6, 0.1, 9), rng.normal(0.52, 0.1, 9)
+    ps = paired_stats(base, head, alpha=0.05)
+    d = head - base
+    assert ps.ci_method == "sign-flip" and ps.ci_high is not None and ps.ci_low is not None
+
+    def p_at(theta: float) -> float:
+        res = sps.permutation_test(
+            (d - theta,), np.mean, permutation_type="samples", alternative="less", n_resamples=np.inf
+        )
+        return float(res.pvalue)
+
+    assert p_at(ps.ci_high + 1e-9) < 0.05 <= p_at(ps.ci_high - 1e-9)
+    assert ps.ci_low < ps.delta < ps.ci_high  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_at_tiny_n_it_says_it_cannot_detect_a_drop_and_the_threshold_decides(n: int) -> None:
+    base = np.full(n, 0.9)
+    head = np.full(n, 0.2) + np.arange(n) * 0.01
+    ps = paired_stats(base, head, alpha=0.05)
+    assert not ps.detectable and ps.mde is None
+    assert f"cannot detect a drop at n = {n}" in ps.note
+    assert ps.p_value is not None and ps.p_value >= 0.05  # the smallest p it can give is 2^-n
+    assert decide(ps.p_value, ps.delta, 0.05, 0.05, detectable=False) == "block"
+    assert decide(ps.p_value, -0.01, 0.05, 0.05, detectable=False) == "pass"
+    assert paired_stats(np.full(5, 0.9), np.full(5, 0.2)).detectable
 
 
 @pytest.mark.parametrize("df", [1, 2, 5, 29, 200])
@@ -60,16 +106,10 @@ def test_bca_interval_agrees_with_scipy_bootstrap_within_monte_carlo_error() -> 
     assert hi == pytest.approx(ref.high, abs=0.03 * width)
 
 
-def test_large_n_reports_bca_and_is_reproducible_with_a_seed() -> None:
+def test_paired_stats_are_reproducible_with_a_seed() -> None:
     rng = np.random.default_rng(5)
-    base, head = judge_scores(rng, 120, shift=-0.1)
-    a = paired_stats(base, head, seed=7)
-    b = paired_stats(base, head, seed=7)
-    assert a.ci_method == "bca-bootstrap"
-    assert a == b
-    assert a.ci_low is not None and a.ci_high is not None
-    assert a.ci_low < a.delta < a.ci_high  # type: ignore[operator]
-    assert a.ci_high < 0  # a real drop of 0.1 on 120 cases is resolved
+    base, head = judge_scores(rng, 18, shift=-0.1)
+    assert paired_stats(base, head, seed=7) == paired_stats(base, head, seed=7)
 
 
 def test_exact_sign_flip_matches_scipy_permutation_test() -> None:
@@ -116,7 +156,8 @@ def test_mde_is_the_80_percent_power_drop_for_the_observed_sd() -> None:
     base, head = judge_scores(rng, 100)
     ps = paired_stats(base, head, alpha=0.05)
     sd = np.std(head - base, ddof=1)
-    expected = (sps.norm.ppf(0.95) + sps.norm.ppf(0.8)) * sd / math.sqrt(100)
+    # for the test used (the t-test at n = 100), at the n paired
+    expected = (sps.t.ppf(0.95, 99) + sps.t.ppf(0.8, 99)) * sd / math.sqrt(100)
     assert ps.mde == pytest.approx(expected)
     assert paired_stats(base[:25], head[:25]).mde > ps.mde  # type: ignore[operator]
 
@@ -180,7 +221,7 @@ def test_chi2_survival_matches_scipy(x: float, df: int) -> None:
 @given(st.lists(st.floats(0, 1), min_size=2, max_size=40), st.integers(0, 3))
 def test_identical_runs_never_block(scores: list[float], seed: int) -> None:
     x = np.array(scores)
-    ps = paired_stats(x, x.copy(), seed=seed, n_boot=200, n_perm=200)
+    ps = paired_stats(x, x.copy(), seed=seed, n_perm=200)
     assert ps.unchanged == len(scores) and ps.delta == 0
     assert ps.p_value == 1.0
     assert decide(ps.p_value, ps.delta, 0.05, 0.05) == "pass"

@@ -9,11 +9,10 @@ import pytest
 
 from llmops_action.core.config import parse_config
 from llmops_action.core.events import EventFacts, facts_from_payload
+from llmops_action.core.paths import check_inside, confine
 from llmops_action.core.trust import (
     FIRST_RUN,
     cache_dir,
-    check_inside,
-    confine,
     decide,
     dir_store_path,
     govern,

@@ -29,6 +29,7 @@ def test_each_type(tmp_path: Path) -> None:
     assert isinstance(g, GeminiProvider) and g.cache_identity() == {
         "type": "gemini",
         "model": "gemini-2.5-flash",
+        "base_url": g.base_url,  # a gateway answers differently: it is part of the cache key
     }
     j = make_judge_provider(JudgeConfig(model="gemini-2.5-pro", base_url="http://127.0.0.1:9"), api_key="k")
     assert j.model == "gemini-2.5-pro"

@@ -134,6 +134,7 @@ def make_run(
                     prompt="rag_answer",
                     prompt_version=prompts[0].version if prompts else None,
                     vars={"question": f"question {i}?", "context": f"document {i}"},
+                    reference=f"the answer is {round(latent[i] * 100)}",
                     error="ProviderError: 503 UNAVAILABLE after 4 attempts",
                     metrics={m: MetricScore(skipped="generation failed") for m in KINDS},
                 )

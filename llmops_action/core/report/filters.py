@@ -149,7 +149,8 @@ def metric_notes(m: MetricDelta) -> str:
     if m.mcnemar_p is not None:
         parts.append(f"McNemar p {pval(m.mcnemar_p)}")
     if m.ci_method and m.ci_method != "none":
-        parts.append(f"n={m.n_paired}, {m.ci_method} CI")
+        level = f"{m.confidence:.0%} " if m.confidence is not None else ""
+        parts.append(f"n={m.n_paired}, {level}{m.ci_method} CI")
     if m.note:
         parts.append(escape.cell(m.note, 200))
     return "; ".join(parts) if parts else " "
