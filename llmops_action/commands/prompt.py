@@ -36,7 +36,7 @@ def _versions_of(name: str, all_versions: dict[str, dict[str, Prompt]]) -> dict[
         close = difflib.get_close_matches(name, list(all_versions), n=1)
         raise UserInputError(
             f"no prompt named '{name}' (have: {', '.join(sorted(all_versions)) or 'none'})",
-            key="name",
+            key="NAME",
             hint=f"did you mean '{close[0]}'?" if close else None,
         )
     return all_versions[name]
@@ -63,7 +63,7 @@ def _resolve(spec: str, root: Path, all_versions: dict[str, dict[str, Prompt]]) 
 
         raise UserInputError(
             f"prompt '{name}' has no version {version} (have: {', '.join(sorted(versions, key=semver_key))})",
-            key="version",
+            key="NAME@VERSION",
         )
     return versions[version]
 
@@ -158,11 +158,10 @@ def _read_vars(text: str) -> dict[str, Any]:
 
     source = "--vars"
     if text.startswith("@"):
+        from llmops_action.core.textfile import read_text
+
         source = text[1:]
-        try:
-            text = Path(source).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserInputError("variables file not found", file=source) from None
+        text = read_text(source, "variables file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -170,6 +169,20 @@ def _read_vars(text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserInputError("variables must be a JSON object", file=source)
     return data
+
+
+def _no_extra_vars(p: Prompt, variables: dict[str, Any]) -> None:
+    """A variable the prompt neither declares nor uses is a typo more often than not: say so."""
+    from llmops_action.core.prompts import variable_names
+    from llmops_action.errors import UserInputError
+
+    known = variable_names(p)
+    if extra := sorted(set(variables) - known):
+        raise UserInputError(
+            f"prompt {p.name}@{p.version} has no variable {', '.join(repr(e) for e in extra)}",
+            key="--vars",
+            hint=f"Its variables: {', '.join(sorted(known)) or 'none'}.",
+        )
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -183,17 +196,19 @@ def _render(args: argparse.Namespace) -> int:
 
         case = next((c for c in load_dataset(config.datasets, root) if c.id == args.case), None)
         if case is None:
-            raise UserInputError(f"no case with id '{args.case}' in the datasets", key="case")
+            raise UserInputError(f"no case with id '{args.case}' in the datasets", key="--case")
         variables, case_id = case.vars, case.id
         spec = args.prompt or case.prompt
     elif args.vars is not None:
         variables = _read_vars(args.vars)
         spec = args.prompt
     else:
-        raise UserInputError("give the variables with --vars JSON (or @file) or --case CASE_ID", key="vars")
+        raise UserInputError("give the variables with --vars JSON (or @file) or --case CASE_ID", key="--vars")
     if not spec:
-        raise UserInputError("name the prompt: prompt render NAME[@VERSION]", key="prompt")
+        raise UserInputError("name the prompt: prompt render NAME[@VERSION]", key="NAME")
     p = _resolve(spec, root, all_versions)
+    if args.vars is not None:
+        _no_extra_vars(p, variables)
     rendered = render(p, variables, case_id=case_id)
     if args.json:
         print(json.dumps({"prompt": p.name, "version": p.version, **rendered.model_dump()}, indent=2))
@@ -223,7 +238,7 @@ def _diff(args: argparse.Namespace) -> int:
     if args.ref is not None:
         if args.b is not None or "@" in args.a:
             raise UserInputError(
-                "with --ref, name one prompt: prompt diff NAME --ref REF [--ref2 REF]", key="ref"
+                "with --ref, name one prompt: prompt diff NAME --ref REF [--ref2 REF]", key="--ref"
             )
         old, old_label = _at_ref(args, args.ref)
         if args.ref2 is not None:
@@ -233,10 +248,10 @@ def _diff(args: argparse.Namespace) -> int:
             new = _resolve(args.a, root, all_versions) if args.a in all_versions else None
             new_label = _label(new, "working tree") if new else f"{args.a} (working tree: absent)"
         if old is None and new is None:
-            raise UserInputError(f"prompt '{args.a}' exists at neither side of the diff", key="name")
+            raise UserInputError(f"prompt '{args.a}' exists at neither side of the diff", key="NAME")
     else:
         if args.b is None:
-            raise UserInputError("give two prompts (files, or NAME@VERSION), or one NAME with --ref", key="b")
+            raise UserInputError("give two prompts (files, or NAME@VERSION), or one NAME with --ref", key="B")
         if Path(args.a).is_file() and Path(args.b).is_file():
             old, new = load_prompt(args.a), load_prompt(args.b)
             old_label, new_label = args.a, args.b
@@ -255,6 +270,8 @@ def _diff(args: argparse.Namespace) -> int:
     )
     if text:
         print(text)
+    else:  # stdout stays empty, as `git diff` does, for scripts; the person reading is told
+        sys.stderr.write(f"no difference: {old_label} and {new_label} have the same content\n")
     if old is not None and new is not None and old.version == new.version and old.name == new.name and text:
         sys.stderr.write(
             f"warning: {old.name} content changed but its version is still {old.version}; bump the version\n"
@@ -276,21 +293,29 @@ def _at_ref(args: argparse.Namespace, ref: str) -> tuple[Prompt | None, str]:
 
 
 def _activate(args: argparse.Namespace) -> int:
+    from llmops_action.errors import UserInputError
     from llmops_action.registry import activate, load_entry, registry_file
 
+    name, _, version = args.name.partition("@")
+    if version and args.version and version != args.version:
+        raise UserInputError(f"two versions given: {version} and {args.version}", key="VERSION")
+    version = version or args.version
+    if not version:
+        raise UserInputError("name the version: prompt activate NAME@VERSION", key="NAME@VERSION")
     root, config, all_versions = _load(args)
-    versions = _versions_of(args.name, all_versions)
-    logged_before = len(load_entry(root, args.name).log)
-    before = _running(args.name, versions, root)
-    entry = activate(root, args.name, args.version, available=versions, by=args.by, note=args.note or "")
+    versions = _versions_of(name, all_versions)
+    logged_before = len(load_entry(root, name).log)
+    before = _running(name, versions, root)
+    entry = activate(root, name, version, available=versions, by=args.by, note=args.note or "")
     if len(entry.log) == logged_before:
-        print(f"{args.name}: {args.version} is already active; nothing changed")
+        print(f"{name}@{version} is already active; nothing changed")
         return 0
-    where = _rel(str(registry_file(root, args.name)), root)
-    change = f"active {before} -> {entry.active}"
-    what = f"pinned {entry.active}, which was running as the latest" if before == entry.active else change
-    print(f"{args.name}: {what}  (logged in {where})")
-    mirror_activation(config, root, versions[args.version])
+    where = _rel(str(registry_file(root, name)), root)
+    mirror_activation(config, root, versions[version])
+    if before == entry.active:
+        print(f"{name}: pinned {name}@{entry.active}, which was running as the latest  (logged in {where})")
+        return 0
+    print(f"{name}: active {name}@{before} -> {name}@{entry.active}  (logged in {where})")
     return 0
 
 
@@ -300,7 +325,8 @@ def _rollback(args: argparse.Namespace) -> int:
     root, config, all_versions = _load(args)
     versions = _versions_of(args.name, all_versions)
     entry = rollback(root, args.name, to=args.to, available=versions, by=args.by, note=args.note or "")
-    print(f"{args.name}: rolled back {entry.log[-1].previous} -> {entry.active}")
+    last = entry.log[-1]
+    print(f"{args.name}: rolled back {args.name}@{last.previous} -> {args.name}@{entry.active}")
     mirror_activation(config, root, versions[str(entry.active)])  # rollback() checked it is in `versions`
     return 0
 
@@ -308,9 +334,12 @@ def _rollback(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from llmops_action.registry import load_entry
+    from llmops_action.registry import load_entry, registry_file
 
     root = Path(args.config).resolve().parent
+    if not registry_file(root, args.name).is_file():
+        # no log: the name must at least be a prompt, or a typo would read as "never activated"
+        _versions_of(args.name, _load(args)[2])
     entry = load_entry(root, args.name)
     if args.json:
         print(json.dumps([asdict(e) for e in entry.log], indent=2))
@@ -420,10 +449,10 @@ Example:
         """Make a version the active one and append it to the registry log (.llmops/registry/NAME.json).
 
 Example:
-  llmops-action prompt activate rag_answer 1.2.0 --note 'better recall on golden set'""",
+  llmops-action prompt activate rag_answer@1.2.0 --note 'better recall on golden set'""",
     )
-    c.add_argument("name", metavar="NAME")
-    c.add_argument("version", metavar="VERSION")
+    c.add_argument("name", metavar="NAME@VERSION", help="the prompt and version (NAME VERSION works too)")
+    c.add_argument("version", metavar="VERSION", nargs="?", help=argparse.SUPPRESS)
     c.add_argument("--note", help="why, recorded in the log")
     c.add_argument("--by", help="who (default: git user.name, else $USER)")
     _config_arg(c)

@@ -25,7 +25,7 @@ from llmops_action.core.comparison import (
 )
 from llmops_action.core.config import DriftConfig, GatesConfig, LlmopsConfig
 from llmops_action.core.prompt_diff import unified_prompt_diff
-from llmops_action.core.results import CaseResult, GateResult, PromptInfo, RunResult
+from llmops_action.core.results import CaseResult, GateResult, MetricScore, PromptInfo, RunResult
 
 SCORE = "score"  # the weighted aggregate of each case
 WORST_CASES = 10
@@ -348,10 +348,44 @@ def case_deltas(
                 head_output=h.output,
                 judge_reason=judge_reason(h, metric, b),
                 head_error=h.error,
+                vars={k: _clip(v) for k, v in h.vars.items()},
+                reference=_clip(h.reference),
+                **_judge_score(h, metric, b),
             )
         )
-    out.sort(key=lambda d: (d.delta if d.delta is not None else 0.0, d.id))
+    # the largest drop first; equal drops (to rounding noise) by id, so the order is stable across runs
+    out.sort(key=lambda d: (round(d.delta, 9) if d.delta is not None else 0.0, d.id))
     return out
+
+
+VAR_CHARS = 4000  # a worst case shows the question, not a whole document: comparison.json stays small
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > VAR_CHARS:
+        return value[:VAR_CHARS] + f"… ({len(value) - VAR_CHARS:,} more characters)"
+    return value
+
+
+def _judge_score(case: CaseResult, metric: str, base_case: CaseResult) -> dict[str, Any]:
+    """The head's judge metric shown beside its reason: `metric` itself, or for the aggregate the judge
+    metric that fell most (the one judge_reason quotes)."""
+    judged = [k for k, ms in case.metrics.items() if "criterion" in ms.details or _has_reason(ms)]
+    if metric != SCORE:
+        judged = [metric] if metric in judged else []
+    if not judged:
+        return {}
+
+    def drop(name: str) -> float:
+        hv, bv = case_value(case, name), case_value(base_case, name)
+        return (hv - bv) if hv is not None and bv is not None else 0.0
+
+    name = min(judged, key=drop)
+    return {"judge_metric": name, "judge_score": case_value(case, name)}
+
+
+def _has_reason(ms: MetricScore) -> bool:
+    return any(isinstance(ms.details.get(k), str) and ms.details.get(k, "").strip() for k in REASON_KEYS)
 
 
 def judge_reason(case: CaseResult, metric: str, base_case: CaseResult | None = None) -> str | None:

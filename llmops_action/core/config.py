@@ -13,10 +13,19 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from llmops_action.core.alert_config import AlertsConfig
 from llmops_action.core.experiment_config import Experiments
+from llmops_action.core.textfile import read_text
 from llmops_action.core.yamlpos import Located, format_path, load_yaml
 from llmops_action.errors import UserInputError
 
@@ -25,7 +34,8 @@ SCHEMA_VERSION = 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a quoted number ('0.2') or a quoted boolean is an error, never silently converted
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class RetryConfig(_Strict):
@@ -156,11 +166,12 @@ class MetricConfig(_Strict):
     # judge
     criterion: Literal["faithfulness", "answer_relevance", "safety", "custom"] | None = None
     rubric: str | None = None
-    scale: tuple[int, int] = (1, 5)
+    # YAML has no tuples: accept a list here, but keep both ends strict integers
+    scale: Annotated[tuple[StrictInt, StrictInt], Field(strict=False)] = (1, 5)
     # pass/fail threshold used by McNemar and case counts; None = a continuous score
     threshold: float | None = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @model_validator(mode="after")
     def _check(self) -> MetricConfig:
@@ -222,6 +233,12 @@ class RegressionGates(_Strict):
     latency_p95_pct: float | None = Field(
         None, ge=0, description="Fail when p95 latency grows by more than this %."
     )
+    latency_p95_min_ms: float = Field(
+        0.0,
+        ge=0,
+        description="...and by at least this many milliseconds: a floor so that jitter on a fast app "
+        "(40 ms -> 55 ms is +37%) does not block.",
+    )
     cost_pct: float | None = Field(None, ge=0, description="Fail when total cost grows by more than this %.")
     blocking: bool = True
 
@@ -267,6 +284,22 @@ class CacheConfig(_Strict):
     dir: str = ".llmops/cache"
 
 
+class LimitsConfig(_Strict):
+    """Caps that keep one case from filling memory or results.json (untrusted PR content decides sizes)."""
+
+    max_prompt_chars: int = Field(
+        200_000,
+        ge=1,
+        description="A rendered prompt (system + user) longer than this stops the run (exit 2).",
+    )
+    max_field_bytes: int = Field(
+        1_000_000,
+        ge=1,
+        description="A case field (a variable, the reference) or an output larger than this is an error on "
+        "that case.",
+    )
+
+
 class Price(_Strict):
     input: float = Field(..., ge=0, description="USD per 1M input tokens.")
     output: float = Field(..., ge=0, description="USD per 1M output tokens.")
@@ -305,6 +338,7 @@ class LlmopsConfig(_Strict):
     retries: RetryConfig = Field(default_factory=RetryConfig)
     max_error_rate: float = Field(0.05, ge=0, le=1)
     pricing: dict[str, Price] = Field(default_factory=dict, description="Per-model price table.")
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     schedule: str | None = Field(
         None,
         pattern=r"^\s*\S+(\s+\S+){4}\s*$",
@@ -432,6 +466,9 @@ def _data_path(loc: tuple[Any, ...], data: Any, *, missing: bool) -> tuple[str |
     return tuple(out)
 
 
+_STRICT_TYPES = {"float_type": "a valid number", "int_type": "a valid integer", "bool_type": "true or false"}
+
+
 def validation_error(exc: ValidationError, located: Located) -> UserInputError:
     """Turn the first pydantic error into a UserInputError with file, line, key and a suggestion."""
     errors = exc.errors()
@@ -452,6 +489,9 @@ def validation_error(exc: ValidationError, located: Located) -> UserInputError:
         message = f"key '{(loc or tuple(err['loc']))[-1]}' is not a string; quote it"
     elif err["type"] == "missing":
         message = f"missing required key '{(loc or tuple(err['loc']))[-1]}'"
+    elif err["type"] in _STRICT_TYPES and isinstance(err.get("input"), str):
+        message = f"expected {_STRICT_TYPES[err['type']]}, got the string {err['input']!r}"
+        hint = "Remove the quotes."
     else:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "literal_error" and isinstance(err.get("input"), str):
@@ -464,28 +504,45 @@ def validation_error(exc: ValidationError, located: Located) -> UserInputError:
 
 
 def parse_config(text: str, file: str = DEFAULT_CONFIG_FILE) -> LlmopsConfig:
+    return parse_config_located(text, file)[0]
+
+
+def parse_config_located(text: str, file: str = DEFAULT_CONFIG_FILE) -> tuple[LlmopsConfig, Located]:
     located = load_yaml(text, file)
     if not isinstance(located.data, dict):
         raise UserInputError("the config must be a YAML mapping", file=file, line=1)
     try:
-        return LlmopsConfig.model_validate(located.data)
+        config = LlmopsConfig.model_validate(located.data)
     except ValidationError as exc:
         raise validation_error(exc, located) from None
+    from llmops_action.core.config_names import check_metric_names
+
+    check_metric_names(config, located)
+    return config, located
 
 
 def load_config(path: str | os.PathLike[str]) -> LlmopsConfig:
+    return load_config_located(path)[0]
+
+
+def load_config_located(path: str | os.PathLike[str]) -> tuple[LlmopsConfig, Located]:
+    """The config and where each of its keys is, for errors found later (datasets, cases)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if p.is_dir():
+        inside = p / DEFAULT_CONFIG_FILE
         raise UserInputError(
-            "config file not found",
+            "--config names a folder; it needs the config file",
             file=str(p),
-            hint="Create a .llmops.yml (see examples/quickstart/.llmops.yml) or pass --config.",
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise UserInputError(f"config is not UTF-8 text: {exc}", file=str(p)) from None
-    return parse_config(text, str(p))
+            key="--config",
+            hint=f"Pass --config {inside}." if inside.is_file() else "Pass the path of a .llmops.yml.",
+        )
+    try:
+        text = read_text(p, "config file")
+    except UserInputError as exc:
+        if not p.exists():
+            exc.hint = "Create a .llmops.yml (see examples/quickstart/.llmops.yml) or pass --config."
+        raise
+    return parse_config_located(text, str(p))
 
 
 def json_schema() -> dict[str, Any]:
