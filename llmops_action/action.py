@@ -39,7 +39,7 @@ PR_ACTIONS = ("opened", "synchronize", "reopened")
 def main(environ: Mapping[str, str] | None = None) -> int:
     env: Mapping[str, str] = dict(os.environ if environ is None else environ)
     console = Console()
-    # Mask first: nothing may be printed before the runner knows which values to hide.
+    # Redact first: nothing may be printed before the console knows which values to hide.
     for name in SECRET_INPUTS:
         for key in (f"INPUT_{name.upper()}", f"INPUT_{name.upper().replace('-', '_')}"):
             console.add_secret(env.get(key, "").strip())

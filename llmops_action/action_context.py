@@ -77,6 +77,7 @@ def services_for(ctx: Context, *, api_key: str | None, holds_secrets: bool | Non
         baseline_branch=inputs.baseline_branch or None,
         state_dir=ctx.state_dir,
         holds_secrets=holds_secrets,
+        progress=True,  # lines every few seconds in the job log (no TTY on a runner)
     )
 
 

@@ -3,7 +3,9 @@
 Formats follow GitHub's "Workflow commands for GitHub Actions" page: `::error file=F,line=L::message`,
 with `%`, CR and LF escaped in the message, and `:` and `,` too in property values; multiline outputs
 use the `name<<DELIMITER` heredoc form in $GITHUB_OUTPUT with a random delimiter.
-Every line printed here is redacted of the run's secrets first (defence in depth behind `::add-mask::`).
+Every line printed here is redacted of the run's secrets first. The runner already masks every value that
+comes from `secrets.*` or `github.token`, so those are never echoed in an `::add-mask::` line (that line would
+print the raw value to stdout); `add_mask` is for values the action derives itself.
 """
 
 from __future__ import annotations
@@ -42,11 +44,19 @@ class Console:
         self.stream.flush()
 
     def add_secret(self, value: str) -> None:
-        """Ask the runner to mask `value` in the log from here on. Must come before anything prints it."""
+        """Redact `value` from everything printed, written to outputs or to the summary from here on.
+
+        Nothing is printed: the runner masks a secret input already, and `::add-mask::value` would echo it.
+        """
         if value and value not in self.secrets:
-            # The value itself must reach the runner unredacted, or the mask would mask nothing.
-            self._write(f"::add-mask::{escape_data(value)}")
             self.secrets = sorted({*self.secrets, value}, key=len, reverse=True)
+
+    def add_mask(self, value: str) -> None:
+        """Mask a value the action derived itself (the runner cannot know it), and redact it too."""
+        if value and value not in self.secrets:
+            # The value must reach the runner unredacted, or the mask would mask nothing.
+            self._write(f"::add-mask::{escape_data(value)}")
+            self.add_secret(value)
 
     def command(self, name: str, message: str, **props: str | int | None) -> None:
         given = {k: v for k, v in props.items() if v is not None and v != ""}

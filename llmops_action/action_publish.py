@@ -95,7 +95,7 @@ def check_status_permission(statuses: Statuses) -> str | None:
 def comparison_outputs(ctx: Context, c: Comparison, head: RunResult | None, results: Path | None) -> None:
     score = head.aggregates.get("score") if head is not None else None
     delta = next((m.delta for m in c.metrics if m.name == "score"), None)
-    psis = [d.psi for d in c.drift if d.psi is not None]
+    psis = [d.psi_adjusted for d in c.drift if d.psi_adjusted is not None]  # the value the drift rule uses
     ctx.outputs.update(
         {
             "verdict": c.verdict,

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from llmops_action import __version__
 from llmops_action.errors import EXIT_BAD_INPUT, EXIT_INCOMPLETE, LlmopsError
@@ -68,6 +69,15 @@ def add_command(
         description=doc.strip(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def out_dir(value: str) -> Path:
+    """argparse `type` for --out: a folder, checked before any evaluation starts (not after a long run)."""
+    p = Path(value)
+    for part in (p, *p.parents):
+        if part.exists() and not part.is_dir():
+            raise argparse.ArgumentTypeError(f"'{part}' is an existing file; --out needs a folder")
+    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:

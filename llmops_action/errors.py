@@ -58,7 +58,9 @@ class UserInputError(LlmopsError):
         parts = []
         if self.file:
             parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
-        if self.key:
+        if self.key and (self.key.startswith("-") or self.key.isupper()):
+            parts.append(f"argument {self.key}")  # a command-line argument, not a key in a file
+        elif self.key:
             parts.append(f"key '{self.key}'")
         return ", ".join(parts)
 

@@ -7,9 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmops_action.core.results import RunResult
+from llmops_action.core.results import GateResult, RunResult
 
 MAX_ERRORS_SHOWN = 10
+
+
+_LABEL = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skipped": "SKIP"}
+
+
+def gate_line(g: GateResult) -> str:
+    """One gate as `eval`, `compare` and `pr` all print it: `[FAIL] name: why`, the why saying what failed."""
+    label = _LABEL.get(g.status, g.status.upper())
+    nb = " (non-blocking)" if not g.blocking and g.status in ("fail", "warn") else ""
+    return f"  [{label}] {g.name}{nb}: {g.reason or g.status}"
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -46,7 +56,7 @@ def format_summary(result: RunResult, results_path: Path | None = None) -> str:
         f"latency p50 {_fmt(a.get('latency_p50_ms'), 0)} ms, p95 {_fmt(a.get('latency_p95_ms'), 0)} ms; "
         # Unknown (a python app that reports none) reads "-", never 0.
         f"tokens in {_fmt(a.get('input_tokens_total'), 0)}, out {_fmt(a.get('output_tokens_total'), 0)}; "
-        f"cost {'-' if cost is None else f'${cost:.4f}'}"
+        f"cost {'-' if cost is None else f'{cost:.4f} USD'}"
     )
     c = result.counts
     lines.append(
@@ -64,13 +74,7 @@ def format_summary(result: RunResult, results_path: Path | None = None) -> str:
         lines += ["", "skipped metrics:", *skipped]
     if result.gates:
         lines += ["", "gates:"]
-        for g in result.gates:
-            value = "-" if g.value is None else f"{g.value:.4g}"
-            bound = f" {g.op} {g.threshold:g}" if g.op and g.threshold is not None else ""
-            extra = f" ({g.reason})" if g.reason else ""
-            lines.append(
-                f"  [{g.status.upper()}] {g.name}: {value}{bound}{'' if g.blocking else ' (non-blocking)'}{extra}"
-            )
+        lines += [gate_line(g) for g in result.gates]
     failed = [case for case in result.cases if case.error or any(s.error for s in case.metrics.values())]
     if failed:
         lines += ["", f"errors ({len(failed)} cases):"]

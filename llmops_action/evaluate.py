@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,13 +22,13 @@ from llmops_action import __version__
 from llmops_action.cache import Cache, Kind, cache_key
 from llmops_action.consensus import judge_panel
 from llmops_action.core.config import JudgeSpec, LlmopsConfig, MetricConfig, Price
-from llmops_action.core.dataset import Case
+from llmops_action.core.dataset import Case, format_bytes
 from llmops_action.core.measurement import case_input_hash
 from llmops_action.core.metrics import score_deterministic
 from llmops_action.core.metrics.aggregate import case_score
 from llmops_action.core.metrics.lexical import retrieved_contexts
-from llmops_action.core.outcome import run_outcome
-from llmops_action.core.prompts import RenderedPrompt, render
+from llmops_action.core.outcome import is_incomplete_case, run_outcome
+from llmops_action.core.prompts import RenderedPrompt
 from llmops_action.core.results import (
     CaseResult,
     MetricScore,
@@ -41,10 +40,11 @@ from llmops_action.core.results import (
 from llmops_action.core.shard import in_shard
 from llmops_action.errors import ProviderError
 from llmops_action.judge import acceptable, judge_case, no_answer, skipped_judge
+from llmops_action.progress import Progress
 from llmops_action.providers import make_judge_provider, make_panel_judge, make_provider
 from llmops_action.providers.base import ModelRequest, ModelResponse, Provider
 from llmops_action.runner import RetryPolicy, Runner, quota_of
-from llmops_action.workspace import Workspace
+from llmops_action.workspace import Workspace, render_cases
 
 RESULTS_FILE = "results.json"
 
@@ -111,18 +111,24 @@ class _Calls:
         if use_cache and self.cache is not None:
             hit = self.cache.get(key, kind)
             if hit is not None:
+                self._note_version(kind, hit)  # a run served from the cache still names its model version
                 return hit
         response = self.runner.call(lambda: provider.complete(request), quota=quota_of(provider))
         with self.tally.lock:
             if kind == "judge":
                 self.tally.judge_calls += 1
-                self.tally.judge_version = self.tally.judge_version or response.model_version
-            else:
-                self.tally.provider_version = self.tally.provider_version or response.model_version
+        self._note_version(kind, response)
         accepted = accept(response) if accept is not None else response.finish_reason is not None
         if use_cache and self.cache is not None and accepted:
             self.cache.put(key, response)
         return response
+
+    def _note_version(self, kind: Kind, response: ModelResponse) -> None:
+        with self.tally.lock:
+            if kind == "judge":
+                self.tally.judge_version = self.tally.judge_version or response.model_version
+            else:
+                self.tally.provider_version = self.tally.provider_version or response.model_version
 
 
 def _request(config: LlmopsConfig, case: Case, rendered: RenderedPrompt) -> ModelRequest:
@@ -165,6 +171,12 @@ def _score_case(
     except ProviderError as exc:
         error = exc.message
     output = response.text if response is not None else None
+    limit = config.limits.max_field_bytes
+    if output is not None and len(output.encode("utf-8")) > limit:
+        # kept out of results.json: one runaway answer must not make a 21 MB file
+        size = format_bytes(len(output.encode("utf-8")))
+        error = f"output is {size}, over the {format_bytes(limit)} limit (limits.max_field_bytes)"
+        output = None
 
     retrieved = retrieved_contexts(response.raw if response else None)[1]
     plain = [m for m in config.metrics if m.type != "judge"]
@@ -258,7 +270,10 @@ def _judge_complete(
 
 def _failed_case(ws: Workspace, case: Case, exc: BaseException) -> CaseResult:
     """A bug or an unexpected exception in one case's pipeline: recorded on the case, never lost."""
-    reason = f"internal error: {type(exc).__name__}: {exc}"
+    return _error_case(ws, case, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _error_case(ws: Workspace, case: Case, reason: str, *, keep_fields: bool = True) -> CaseResult:
     metrics = {m.key: MetricScore(error=reason) for m in ws.config.metrics}
     prompt = ws.prompts.get(case.prompt)
     return CaseResult(
@@ -266,9 +281,9 @@ def _failed_case(ws: Workspace, case: Case, exc: BaseException) -> CaseResult:
         prompt=case.prompt,
         prompt_version=prompt.version if prompt else None,
         tags=list(case.tags),
-        vars=dict(case.vars),
-        reference=case.reference,
-        keywords=list(case.keywords),
+        vars=dict(case.vars) if keep_fields else {},
+        reference=case.reference if keep_fields else None,
+        keywords=list(case.keywords) if keep_fields else [],
         input_hash=case_input_hash(case),
         error=reason,
         metrics=metrics,
@@ -308,12 +323,8 @@ def evaluate(
     started = _now()
     cases = [c for c in ws.cases if in_shard(c.id, shard)]
     # Render everything first: a template error is bad input (exit 2) and must stop the run before any call.
-    rendered: dict[str, RenderedPrompt] = {}
-    render_ms: dict[str, float] = {}
-    for c in cases:
-        t0 = time.perf_counter()
-        rendered[c.id] = render(ws.prompts[c.prompt], c.vars, case_id=c.id)
-        render_ms[c.id] = (time.perf_counter() - t0) * 1000
+    rendered_cases = render_cases(ws, cases)
+    rendered = rendered_cases.prompts
 
     timeout = config.retries.timeout
     provider = provider or make_provider(config.provider, root=ws.root, api_key=api_key, timeout=timeout)
@@ -332,20 +343,20 @@ def evaluate(
     calls = _Calls(runner, cache, tally)
 
     def work(case: Case) -> CaseResult:
+        too_big = rendered_cases.oversized.get(case.id)
+        if too_big is not None:  # an error on this case, with its fields left out of results.json
+            return _error_case(ws, case, too_big, keep_fields=False)
         return _score_case(ws, case, rendered[case.id], provider, judge_provider, calls, panel)
 
     results: dict[str, CaseResult] = {}
-    bar = _progress_bar(len(cases)) if progress else None
-    for case, fut in runner.map_unordered(work, cases):
-        exc = fut.exception()
-        results[case.id] = _failed_case(ws, case, exc) if exc is not None else fut.result()
-        results[case.id].render_ms = render_ms[case.id]
-        if on_case is not None:
-            on_case(results[case.id])
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+    with Progress("eval", len(cases), enabled=progress) as shown:
+        for case, fut in runner.map_unordered(work, cases):
+            exc = fut.exception()
+            results[case.id] = done = _failed_case(ws, case, exc) if exc is not None else fut.result()
+            done.render_ms = rendered_cases.render_ms.get(case.id)
+            if on_case is not None:
+                on_case(done)
+            shown.update(errors=int(is_incomplete_case(done)))
     ordered = [results[c.id] for c in cases]
 
     outcome = run_outcome(config, ordered, judge_calls=tally.judge_calls)
@@ -420,9 +431,3 @@ def _prompt_info(ws: Workspace, name: str) -> PromptInfo:
         template=p.template,
         variables=[v.model_dump(mode="json", exclude_none=True) for v in p.variables],
     )
-
-
-def _progress_bar(total: int) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="case", desc="eval", leave=False)

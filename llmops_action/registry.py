@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from llmops_action.core.textfile import read_text
 from llmops_action.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -92,11 +93,9 @@ def parse_registry(text: str, source: str) -> RegistryEntry:
 def load_entry(root: Path, name: str) -> RegistryEntry:
     """The registry entry for a prompt; an empty one when the prompt was never activated."""
     path = registry_file(root, name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return RegistryEntry(name=name, active=None)
-    return _parse(text, str(path), name)
+    return _parse(read_text(path, "registry file"), str(path), name)
 
 
 def active_versions(root: Path) -> dict[str, str]:
@@ -106,7 +105,7 @@ def active_versions(root: Path) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for f in sorted(folder.glob("*.json")):
-        entry = _parse(f.read_text(encoding="utf-8"), str(f), f.stem)
+        entry = _parse(read_text(f, "registry file"), str(f), f.stem)
         if entry.active:
             out[f.stem] = entry.active
     return out
@@ -142,6 +141,15 @@ def _write(root: Path, old: RegistryEntry, new: RegistryEntry) -> RegistryEntry:
     tmp.write_text(new.to_json(), encoding="utf-8")
     tmp.replace(path)
     return new
+
+
+def _example(available: Mapping[str, Prompt] | None) -> str:
+    """A version a hint can name that exists (the highest), so the hint can be copied as is."""
+    if not available:
+        return "VERSION"
+    from llmops_action.core.prompts import semver_key
+
+    return max(available, key=semver_key)
 
 
 def _check_version(name: str, version: str, available: Mapping[str, Prompt]) -> None:
@@ -232,7 +240,7 @@ def rollback(
         raise UserInputError(
             f"prompt '{name}' has never been activated, so there is nothing to roll back to",
             file=str(registry_file(root, name)),
-            hint=f"Use `llmops-action prompt activate {name} VERSION` to pin a version.",
+            hint=f"Use `llmops-action prompt activate {name}@{_example(available)}` to pin a version.",
         )
     if to is None:
         target = rollback_target(entry.log)
@@ -248,7 +256,8 @@ def rollback(
             raise UserInputError(
                 f"prompt '{name}' was never active at version {to} (known: {', '.join(sorted(seen))})",
                 file=str(registry_file(root, name)),
-                hint=f"Use `llmops-action prompt activate {name} {to}` for a version never active before.",
+                hint=f"Use `llmops-action prompt activate {name}@{to if to in (available or {}) else _example(available)}`"
+                " for a version never active before.",
             )
         target = to
     if target == entry.active:

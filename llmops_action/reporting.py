@@ -104,13 +104,19 @@ def compare_and_report(
 
 def format_outcome(outcome: ReportOutcome) -> str:
     """What the CLI prints: the verdict, the gates that did not pass, and where the files are."""
+    from llmops_action.eval_summary import gate_line
+
     c = outcome.comparison
-    base = (c.base.sha or "?")[:7] if c.base else "none"
-    lines = [f"verdict: {c.verdict} (head {(c.head.sha or '?')[:7]} vs base {base}, {c.base_source})"]
-    for g in c.gates:
-        if g.status in ("fail", "warn"):
-            tag = g.status if g.blocking or g.status == "warn" else "fail, non-blocking"
-            lines.append(f"  {tag}: {g.name}: {g.reason}")
+    source = "given results files" if c.base_source == "given" else c.base_source
+    if not c.head.sha and (c.base is None or not c.base.sha):
+        sides = source  # outside git there is no sha to show, and "head ? vs base ?" says nothing
+    else:
+        base = (c.base.sha or "no sha")[:7] if c.base else "none"
+        sides = f"head {(c.head.sha or 'no sha')[:7]} vs base {base}, {source}"
+    lines = [f"verdict: {c.verdict} ({sides})"]
+    if c.base is not None and not c.like_for_like:
+        lines.append("not like-for-like: " + "; ".join(c.not_comparable))
+    lines += [gate_line(g) for g in c.gates if g.status in ("fail", "warn")]
     for key, path in outcome.paths.items():
         lines.append(f"{key}: {path}")
     if outcome.tracking is not None and outcome.tracking.run_id:

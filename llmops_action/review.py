@@ -15,7 +15,9 @@ Data shapes (Services, PullSources, Review) are in review_types.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmops_action.baseline.store import check_saveable
 from llmops_action.core.config import load_config
@@ -35,7 +37,10 @@ from llmops_action.review_steps import (
     tracked_changes,
 )
 from llmops_action.review_types import PullSources, Review, Services
-from llmops_action.workspace import load_workspace
+from llmops_action.workspace import Workspace, load_workspace
+
+if TYPE_CHECKING:
+    from llmops_action.baseline.store import BaselineStore
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +75,16 @@ def review_push(
     *,
     results: Path | None = None,
     allow_dirty: bool = False,
+    reuse_existing: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> Review:
     """Evaluate the pushed commit (or take `results`) and save it as that commit's baseline, once.
 
     Only trusted events save: a push to the default branch (core/trust.py), or an explicit `baseline save`.
+    With `reuse_existing`, a commit whose baseline is stored already is not evaluated again (baselines are
+    write-once, so the evaluation would be thrown away). `notify` hears what is being done, step by step.
     """
+    say = notify or (lambda _message: None)
     trust = decide(facts, secrets=services.secrets)
     if not trust.act:
         return Review(kind="push", trust=trust, statuses={}, exit_code=EXIT_OK)
@@ -96,6 +106,15 @@ def review_push(
         sha = facts.head_sha or git_head_sha(repo)
         if sha is None:
             raise UserInputError("the repository has no commit yet", hint="Commit something first.")
+        if reuse_existing and (found := _stored(ws, services, sha)) is not None:
+            stored, where = found
+            review = Review(
+                kind="push", trust=trust, statuses={}, exit_code=exit_code_for(stored.verdict), head=stored
+            )
+            review.location, review.existing = where, True
+            review.suite, review.head_sha = stored.run.suite, stored.run.git_sha
+            return review
+        say(f"evaluating commit {sha[:12]} (suite {ws.config.suite}, {len(ws.cases)} cases)")
         if not allow_dirty and facts.head_sha is None and (dirty := tracked_changes(repo, ws.root)):
             raise UserInputError(
                 f"uncommitted changes to {', '.join(dirty[:5])}: a baseline must be exactly commit {sha[:12]}",
@@ -114,18 +133,39 @@ def review_push(
     if result.verdict == "incomplete":
         return review
     check_saveable(result)
-    store = (
-        services.store
-        or configured_store(ws.config, ws.root, ws.config_path, services)
-        or open_configured_store(ws, state_dir=services.state_dir)
-    )
-    review.location = store.save(result)
+    say(f"saving it to the {ws.config.baseline.store} baseline store")
+    review.location = _store(ws, services).save(result)
     review.exit_code = exit_code_for(result.verdict)
     if results is None:
         from llmops_action.tracking import track_result
 
         track_result(ws.config, result, ws.root, files={RESULTS_FILE: services.out_dir / RESULTS_FILE})
     return review
+
+
+def _store(ws: Workspace, services: Services) -> BaselineStore:
+    return (
+        services.store
+        or configured_store(ws.config, ws.root, ws.config_path, services)
+        or open_configured_store(ws, state_dir=services.state_dir)
+    )
+
+
+def _stored(ws: Workspace, services: Services, sha: str) -> tuple[RunResult, str] | None:
+    """The baseline already stored for this commit (and this suite and config), with where it is."""
+    store = _store(ws, services)
+    stored = store.load(sha, ws.config.suite, ws.config.config_hash())
+    if stored is None:
+        return None
+    where = next(
+        (
+            r.location
+            for r in store.list(ws.config.suite)
+            if r.sha == sha and r.config_hash == stored.run.config_hash
+        ),
+        "the baseline store",
+    )
+    return stored, where
 
 
 def _families(result: RunResult) -> dict[str, str]:

@@ -131,6 +131,7 @@ class Review:
     files: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     location: str | None = None  # push: where the baseline was saved (None: not saved)
+    existing: bool = False  # push: the commit had its baseline already; nothing was evaluated or written
     tracking: TrackingOutcome | None = None
     pending: str | None = None
     suite: str | None = None

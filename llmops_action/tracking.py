@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from llmops_action.progress import slow_step
 from llmops_action.tracking_run import OUTPUT_CHARS, case_table, run_metrics, run_name, run_params, run_tags
 from llmops_action.tracking_table import _log_table_plain, log_table
 
@@ -282,7 +283,7 @@ def log_run(
     uri = resolve_uri(cfg, out_dir, environ)
     secrets = sorted({*secret_values(), *secret_values(environ or {})}, key=len, reverse=True)
     try:
-        with mlflow_env(environ):
+        with mlflow_env(environ), slow_step(f"mlflow: logging the run to {public_uri(uri)}"):
             return _log(
                 result, comparison, files or {}, cfg, Path(out_dir), uri, repo, environ, config, secrets, live
             )

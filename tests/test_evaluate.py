@@ -322,6 +322,16 @@ def test_a_second_run_is_served_from_the_cache_judge_included(tmp_path: Path, se
     ]
 
 
+def test_a_run_served_from_the_cache_keeps_the_model_versions(tmp_path: Path, server: GeminiServer) -> None:
+    ws = gemini_ws(tmp_path, server, cache={"enabled": True, "dir": str(tmp_path / "cache")})
+    first = evaluate(ws, api_key="k", runner=fast_runner(Recorder()))
+    second = evaluate(ws, api_key="k", runner=fast_runner(Recorder()))
+    assert second.counts.judge_cache_hits == 4 and second.counts.judge_calls == 0
+    assert first.run.judge is not None and second.run.judge is not None
+    assert second.run.judge.model_version == first.run.judge.model_version == "gemini-2.5-flash"
+    assert second.run.provider.model_version == first.run.provider.model_version
+
+
 # -- the cache keeps only what was accepted -------------------------------------------------------------------
 
 

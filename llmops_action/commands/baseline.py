@@ -23,7 +23,7 @@ def _save(args: argparse.Namespace) -> int:
         out_dir=Path(args.out),
         api_key=api_key_from_env(dict(os.environ)),
         use_cache=not args.no_cache,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress,
     )
     outcome = review_push(
         EventFacts(event="manual"),
@@ -31,10 +31,17 @@ def _save(args: argparse.Namespace) -> int:
         services,
         results=Path(args.results) if args.results else None,
         allow_dirty=args.allow_dirty,
+        reuse_existing=True,
+        notify=lambda message: print(f"baseline save: {message}", file=sys.stderr, flush=True),
     )
     assert outcome.head is not None
     run = outcome.head.run
-    if outcome.location is None:
+    if outcome.existing:
+        print(
+            f"baseline for {run.git_sha} (suite {run.suite}, config {run.config_hash}) already exists; "
+            f"not re-evaluated (baselines are write-once) at {outcome.location}"
+        )
+    elif outcome.location is None:
         print(f"not saved: the run is {outcome.head.verdict} (sha {run.git_sha}, suite {run.suite})")
     else:
         score = outcome.head.aggregates.get("score")
@@ -72,7 +79,7 @@ def _show(args: argparse.Namespace) -> int:
             else "Save one with `llmops-action baseline save` on that commit."
         )
         raise UserInputError(
-            f"no baseline for {sha} (suite {suite}, config hash {config_hash})", key="sha", hint=hint
+            f"no baseline for {sha} (suite {suite}, config hash {config_hash})", key="SHA", hint=hint
         )
     if args.json:
         print(result.to_json())
@@ -110,7 +117,7 @@ def _num(x: float | None) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli import add_command
+    from llmops_action.cli import add_command, out_dir
 
     p = add_command(
         sub,
@@ -141,10 +148,12 @@ Example:
     )
     s.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
     s.add_argument("--results", default=None, help="save this results.json instead of evaluating")
-    s.add_argument("--out", default=".llmops/out", help="folder for results.json (default: %(default)s)")
+    s.add_argument(
+        "--out", type=out_dir, default=".llmops/out", help="folder for results.json (default: %(default)s)"
+    )
     s.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
     s.add_argument("--allow-dirty", action="store_true", help="save even with uncommitted changes")
-    s.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     s.set_defaults(handler=_save)
 
     sh = add_command(
@@ -156,7 +165,7 @@ Example:
   llmops-action baseline show HEAD
   llmops-action baseline show 3f2c1ab --suite rag --json""",
     )
-    sh.add_argument("sha", help="commit sha or ref")
+    sh.add_argument("sha", metavar="SHA", help="commit sha or ref")
     sh.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
     sh.add_argument("--suite", default=None, help="suite (default: the config's)")
     sh.add_argument("--config-hash", default=None, help="config hash (default: the config's current one)")

@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli import add_command
+    from llmops_action.cli import add_command, out_dir
 
     p = add_command(
         sub,
@@ -53,6 +53,8 @@ Example:
     p.add_argument("--base", required=True, help="results.json of the base run")
     p.add_argument("--head", required=True, help="results.json of the head run")
     p.add_argument("--config", default=None, help="path to .llmops.yml (default: ./.llmops.yml if present)")
-    p.add_argument("--out", default=".llmops/report", help="folder for the reports (default: %(default)s)")
+    p.add_argument(
+        "--out", type=out_dir, default=".llmops/report", help="folder for the reports (default: %(default)s)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the permutation tests")
     p.set_defaults(handler=_run)

@@ -6,12 +6,16 @@ import argparse
 
 
 def _check(args: argparse.Namespace) -> int:
-    from llmops_action.workspace import load_workspace
+    from llmops_action.workspace import load_workspace, render_cases
 
     ws = load_workspace(args.config)
+    rendered = render_cases(ws)  # every case once, no provider call: template errors surface here
+    by_id = {c.id: c for c in ws.cases}
+    for case_id, why in rendered.oversized.items():
+        print(f"warning: {by_id[case_id].source}: case '{case_id}': {why}; eval records it as an error")
     print(
-        f"{ws.config_path}: ok (suite {ws.config.suite}, {len(ws.prompts)} prompts, {len(ws.cases)} cases, "
-        f"{len(ws.config.metrics)} metrics, config hash {ws.config.config_hash()})"
+        f"{ws.config_path}: ok (suite {ws.config.suite}, {len(ws.prompts)} prompts, {len(ws.cases)} cases "
+        f"rendered, {len(ws.config.metrics)} metrics, config hash {ws.config.config_hash()})"
     )
     return 0
 
@@ -42,7 +46,8 @@ Example:
     c = add_command(
         inner,
         "check",
-        """Load the config, its prompts and its datasets; report the first problem with file, line and key.
+        """Load the config, its prompts and its datasets, render every case once (no model call); report the
+first problem with file, line and key.
 
 Example:
   llmops-action config check --config .llmops.yml""",

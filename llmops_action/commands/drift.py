@@ -7,18 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from llmops_action.core.textfile import read_text
 from llmops_action.errors import EXIT_GATE_FAILED, UserInputError
 
 
 def read_jsonl_columns(path: str) -> dict[str, list[Any]]:
     """Rows of JSON objects to columns; a key absent from a row is None there (the `__missing__` bucket)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserInputError("file not found", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise UserInputError(f"not UTF-8 text: {exc}", file=path) from None
+    text = read_text(p, "file")
     rows: list[dict[str, Any]] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

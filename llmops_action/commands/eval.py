@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
             shard=shard,
             git_sha=sha,
             git_branch=branch,
-            progress=not args.no_progress and sys.stderr.isatty(),
+            progress=not args.no_progress,
             on_case=tracker.add if tracker is not None else None,
         )
     except BaseException:
@@ -88,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli import add_command
+    from llmops_action.cli import add_command, out_dir
 
     p = add_command(
         sub,
@@ -104,8 +103,10 @@ Example:
   llmops-action eval --config examples/quickstart/.llmops.yml --out .llmops/out""",
     )
     p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
-    p.add_argument("--out", default=".llmops/out", help="folder for results.json (default: %(default)s)")
+    p.add_argument(
+        "--out", type=out_dir, default=".llmops/out", help="folder for results.json (default: %(default)s)"
+    )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
     p.add_argument("--shard", default=None, metavar="I/N", help="evaluate only shard I of N (e.g. 2/4)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     p.set_defaults(handler=_run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,10 @@ def _run(args: argparse.Namespace) -> int:
         suite, cfg = args.suite or config.suite, config.tracking_config
     # The project's store, beside the config: where eval, pr, compare and the Action log.
     out_dir = Path(args.store) if args.store else store_dir(config_path.resolve().parent)
+    where = public_uri(resolve_uri(cfg, out_dir))
+    print(
+        f"history: reading the last {args.n} runs of suite {suite} from {where}", file=sys.stderr, flush=True
+    )
     try:
         rows = recent_runs(cfg, out_dir, suite=suite, branch=args.branch, n=args.n, repo=args.repo)
     except Exception as exc:  # mlflow's errors: one line naming the store, no traceback

@@ -23,7 +23,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli import add_command
+    from llmops_action.cli import add_command, out_dir
 
     p = add_command(
         sub,
@@ -37,6 +37,8 @@ Example:
   llmops-action merge shard-1/results.json shard-2/results.json --out .llmops/out --config .llmops.yml""",
     )
     p.add_argument("results", nargs="+", metavar="RESULTS_JSON", help="one results.json per shard")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the merged results.json")
+    p.add_argument(
+        "--out", type=out_dir, required=True, metavar="DIR", help="folder for the merged results.json"
+    )
     p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
     p.set_defaults(handler=_merge)

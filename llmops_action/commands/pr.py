@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
         out_dir=Path(args.out),
         api_key=api_key_from_env(dict(os.environ)),
         use_cache=not args.no_cache,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress,
         base_ref=args.base_ref,
     )
     outcome = review_pull_request(
@@ -87,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli import add_command
+    from llmops_action.cli import add_command, out_dir
 
     p = add_command(
         sub,
@@ -106,7 +105,9 @@ Example:
     )
     p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
     p.add_argument("--base-ref", default="main", help="branch the PR targets (default: %(default)s)")
-    p.add_argument("--out", default=".llmops/pr", help="folder for the reports (default: %(default)s)")
+    p.add_argument(
+        "--out", type=out_dir, default=".llmops/pr", help="folder for the reports (default: %(default)s)"
+    )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     p.set_defaults(handler=_run)

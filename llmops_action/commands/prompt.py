@@ -8,88 +8,32 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmops_action.tracking_prompts import mirror_activation  # light: mlflow loads only when it tracks
+from llmops_action.commands.prompt_common import load_all, rel, resolve, running
+from llmops_action.commands.prompt_versions import activate_cmd, history_cmd, rollback_cmd
 
 if TYPE_CHECKING:
-    from llmops_action.core.config import LlmopsConfig
     from llmops_action.core.prompts import Prompt
-
-
-# --- loading ---------------------------------------------------------------------------------------
-
-
-def _load(args: argparse.Namespace) -> tuple[Path, LlmopsConfig, dict[str, dict[str, Prompt]]]:
-    from llmops_action.core.config import load_config
-    from llmops_action.core.prompts import load_prompt_versions
-
-    config = load_config(args.config)
-    root = Path(args.config).resolve().parent
-    return root, config, load_prompt_versions(config.prompts, root)
-
-
-def _versions_of(name: str, all_versions: dict[str, dict[str, Prompt]]) -> dict[str, Prompt]:
-    import difflib
-
-    from llmops_action.errors import UserInputError
-
-    if name not in all_versions:
-        close = difflib.get_close_matches(name, list(all_versions), n=1)
-        raise UserInputError(
-            f"no prompt named '{name}' (have: {', '.join(sorted(all_versions)) or 'none'})",
-            key="name",
-            hint=f"did you mean '{close[0]}'?" if close else None,
-        )
-    return all_versions[name]
-
-
-def _running(name: str, versions: dict[str, Prompt], root: Path) -> str:
-    """Same choice as load_prompts: the registry's active version, else the highest semver."""
-    from llmops_action.core.prompts import semver_key
-    from llmops_action.registry import load_entry
-
-    active = load_entry(root, name).active
-    return active if active is not None else max(versions, key=semver_key)
-
-
-def _resolve(spec: str, root: Path, all_versions: dict[str, dict[str, Prompt]]) -> Prompt:
-    """NAME (the running version) or NAME@VERSION."""
-    from llmops_action.errors import UserInputError
-
-    name, _, version = spec.partition("@")
-    versions = _versions_of(name, all_versions)
-    version = version or _running(name, versions, root)
-    if version not in versions:
-        from llmops_action.core.prompts import semver_key
-
-        raise UserInputError(
-            f"prompt '{name}' has no version {version} (have: {', '.join(sorted(versions, key=semver_key))})",
-            key="version",
-        )
-    return versions[version]
-
-
-# --- list / show / render ---------------------------------------------------------------------------
 
 
 def _list(args: argparse.Namespace) -> int:
     from llmops_action.core.prompts import semver_key
     from llmops_action.registry import active_versions
 
-    root, _, all_versions = _load(args)
+    root, _, all_versions = load_all(args)
     pinned = active_versions(root)
     rows = []
     for name in sorted(all_versions):
         versions = all_versions[name]
-        running = _running(name, versions, root)
-        p = versions[running]
+        active = running(name, versions, root)
+        p = versions[active]
         rows.append(
             {
                 "name": name,
-                "active": running,
+                "active": active,
                 "pinned": name in pinned,
                 "versions": sorted(versions, key=semver_key),
                 "hash": p.content_hash,
-                "file": _rel(p.source, root),
+                "file": rel(p.source, root),
             }
         )
     if args.json:
@@ -115,23 +59,14 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rel(source: str | None, root: Path) -> str:
-    if not source:
-        return ""
-    try:
-        return str(Path(source).resolve().relative_to(root))
-    except ValueError:
-        return source
-
-
 def _show(args: argparse.Namespace) -> int:
-    root, _, all_versions = _load(args)
-    p = _resolve(args.prompt, root, all_versions)
+    root, _, all_versions = load_all(args)
+    p = resolve(args.prompt, root, all_versions)
     data: dict[str, Any] = {
         "name": p.name,
         "version": p.version,
         "hash": p.content_hash,
-        "file": _rel(p.source, root),
+        "file": rel(p.source, root),
         "description": p.description,
         "variables": [v.model_dump(mode="json", exclude_none=True) for v in p.variables],
         "system": p.system,
@@ -158,11 +93,10 @@ def _read_vars(text: str) -> dict[str, Any]:
 
     source = "--vars"
     if text.startswith("@"):
+        from llmops_action.core.textfile import read_text
+
         source = text[1:]
-        try:
-            text = Path(source).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserInputError("variables file not found", file=source) from None
+        text = read_text(source, "variables file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -172,28 +106,44 @@ def _read_vars(text: str) -> dict[str, Any]:
     return data
 
 
+def _no_extra_vars(p: Prompt, variables: dict[str, Any]) -> None:
+    """A variable the prompt neither declares nor uses is a typo more often than not: say so."""
+    from llmops_action.core.prompts import variable_names
+    from llmops_action.errors import UserInputError
+
+    known = variable_names(p)
+    if extra := sorted(set(variables) - known):
+        raise UserInputError(
+            f"prompt {p.name}@{p.version} has no variable {', '.join(repr(e) for e in extra)}",
+            key="--vars",
+            hint=f"Its variables: {', '.join(sorted(known)) or 'none'}.",
+        )
+
+
 def _render(args: argparse.Namespace) -> int:
     from llmops_action.core.prompts import render
     from llmops_action.errors import UserInputError
 
-    root, config, all_versions = _load(args)
+    root, config, all_versions = load_all(args)
     case_id = None
     if args.case is not None:
         from llmops_action.core.dataset import load_dataset
 
         case = next((c for c in load_dataset(config.datasets, root) if c.id == args.case), None)
         if case is None:
-            raise UserInputError(f"no case with id '{args.case}' in the datasets", key="case")
+            raise UserInputError(f"no case with id '{args.case}' in the datasets", key="--case")
         variables, case_id = case.vars, case.id
         spec = args.prompt or case.prompt
     elif args.vars is not None:
         variables = _read_vars(args.vars)
         spec = args.prompt
     else:
-        raise UserInputError("give the variables with --vars JSON (or @file) or --case CASE_ID", key="vars")
+        raise UserInputError("give the variables with --vars JSON (or @file) or --case CASE_ID", key="--vars")
     if not spec:
-        raise UserInputError("name the prompt: prompt render NAME[@VERSION]", key="prompt")
-    p = _resolve(spec, root, all_versions)
+        raise UserInputError("name the prompt: prompt render NAME[@VERSION]", key="NAME")
+    p = resolve(spec, root, all_versions)
+    if args.vars is not None:
+        _no_extra_vars(p, variables)
     rendered = render(p, variables, case_id=case_id)
     if args.json:
         print(json.dumps({"prompt": p.name, "version": p.version, **rendered.model_dump()}, indent=2))
@@ -223,20 +173,20 @@ def _diff(args: argparse.Namespace) -> int:
     if args.ref is not None:
         if args.b is not None or "@" in args.a:
             raise UserInputError(
-                "with --ref, name one prompt: prompt diff NAME --ref REF [--ref2 REF]", key="ref"
+                "with --ref, name one prompt: prompt diff NAME --ref REF [--ref2 REF]", key="--ref"
             )
         old, old_label = _at_ref(args, args.ref)
         if args.ref2 is not None:
             new, new_label = _at_ref(args, args.ref2)
         else:
-            root, _, all_versions = _load(args)
-            new = _resolve(args.a, root, all_versions) if args.a in all_versions else None
+            root, _, all_versions = load_all(args)
+            new = resolve(args.a, root, all_versions) if args.a in all_versions else None
             new_label = _label(new, "working tree") if new else f"{args.a} (working tree: absent)"
         if old is None and new is None:
-            raise UserInputError(f"prompt '{args.a}' exists at neither side of the diff", key="name")
+            raise UserInputError(f"prompt '{args.a}' exists at neither side of the diff", key="NAME")
     else:
         if args.b is None:
-            raise UserInputError("give two prompts (files, or NAME@VERSION), or one NAME with --ref", key="b")
+            raise UserInputError("give two prompts (files, or NAME@VERSION), or one NAME with --ref", key="B")
         if Path(args.a).is_file() and Path(args.b).is_file():
             old, new = load_prompt(args.a), load_prompt(args.b)
             old_label, new_label = args.a, args.b
@@ -246,15 +196,17 @@ def _diff(args: argparse.Namespace) -> int:
                 if Path(spec).is_file():
                     loaded.append((load_prompt(spec), spec))
                 else:
-                    root, _, all_versions = _load(args)
-                    p = _resolve(spec, root, all_versions)
-                    loaded.append((p, _label(p, _rel(p.source, root))))
+                    root, _, all_versions = load_all(args)
+                    p = resolve(spec, root, all_versions)
+                    loaded.append((p, _label(p, rel(p.source, root))))
             (old, old_label), (new, new_label) = loaded
     text = unified_prompt_diff(
         old.content() if old else None, new.content() if new else None, old_label, new_label
     )
     if text:
         print(text)
+    else:  # stdout stays empty, as `git diff` does, for scripts; the person reading is told
+        sys.stderr.write(f"no difference: {old_label} and {new_label} have the same content\n")
     if old is not None and new is not None and old.version == new.version and old.name == new.name and text:
         sys.stderr.write(
             f"warning: {old.name} content changed but its version is still {old.version}; bump the version\n"
@@ -273,59 +225,6 @@ def _at_ref(args: argparse.Namespace, ref: str) -> tuple[Prompt | None, str]:
 
 
 # --- registry -------------------------------------------------------------------------------------
-
-
-def _activate(args: argparse.Namespace) -> int:
-    from llmops_action.registry import activate, load_entry, registry_file
-
-    root, config, all_versions = _load(args)
-    versions = _versions_of(args.name, all_versions)
-    logged_before = len(load_entry(root, args.name).log)
-    before = _running(args.name, versions, root)
-    entry = activate(root, args.name, args.version, available=versions, by=args.by, note=args.note or "")
-    if len(entry.log) == logged_before:
-        print(f"{args.name}: {args.version} is already active; nothing changed")
-        return 0
-    where = _rel(str(registry_file(root, args.name)), root)
-    change = f"active {before} -> {entry.active}"
-    what = f"pinned {entry.active}, which was running as the latest" if before == entry.active else change
-    print(f"{args.name}: {what}  (logged in {where})")
-    mirror_activation(config, root, versions[args.version])
-    return 0
-
-
-def _rollback(args: argparse.Namespace) -> int:
-    from llmops_action.registry import rollback
-
-    root, config, all_versions = _load(args)
-    versions = _versions_of(args.name, all_versions)
-    entry = rollback(root, args.name, to=args.to, available=versions, by=args.by, note=args.note or "")
-    print(f"{args.name}: rolled back {entry.log[-1].previous} -> {entry.active}")
-    mirror_activation(config, root, versions[str(entry.active)])  # rollback() checked it is in `versions`
-    return 0
-
-
-def _history(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from llmops_action.registry import load_entry
-
-    root = Path(args.config).resolve().parent
-    entry = load_entry(root, args.name)
-    if args.json:
-        print(json.dumps([asdict(e) for e in entry.log], indent=2))
-        return 0
-    if not entry.log:
-        print(f"{args.name}: never activated; the highest version runs")
-        return 0
-    print(f"{args.name}: active {entry.active}")
-    for e in entry.log:
-        note = f"  {e.note}" if e.note else ""
-        print(f"  {e.at}  {e.action:<8}  {e.previous or '-'} -> {e.version}  by {e.by}{note}")
-    return 0
-
-
-# --- argparse -------------------------------------------------------------------------------------
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -420,14 +319,14 @@ Example:
         """Make a version the active one and append it to the registry log (.llmops/registry/NAME.json).
 
 Example:
-  llmops-action prompt activate rag_answer 1.2.0 --note 'better recall on golden set'""",
+  llmops-action prompt activate rag_answer@1.2.0 --note 'better recall on golden set'""",
     )
-    c.add_argument("name", metavar="NAME")
-    c.add_argument("version", metavar="VERSION")
+    c.add_argument("name", metavar="NAME@VERSION", help="the prompt and version (NAME VERSION works too)")
+    c.add_argument("version", metavar="VERSION", nargs="?", help=argparse.SUPPRESS)
     c.add_argument("--note", help="why, recorded in the log")
     c.add_argument("--by", help="who (default: git user.name, else $USER)")
     _config_arg(c)
-    c.set_defaults(handler=_activate)
+    c.set_defaults(handler=activate_cmd)
 
     c = add_command(
         inner,
@@ -443,7 +342,7 @@ Example:
     c.add_argument("--note", help="why, recorded in the log")
     c.add_argument("--by", help="who (default: git user.name, else $USER)")
     _config_arg(c)
-    c.set_defaults(handler=_rollback)
+    c.set_defaults(handler=rollback_cmd)
 
     c = add_command(
         inner,
@@ -456,4 +355,4 @@ Example:
     c.add_argument("name", metavar="NAME")
     c.add_argument("--json", action="store_true", help="print JSON")
     _config_arg(c)
-    c.set_defaults(handler=_history)
+    c.set_defaults(handler=history_cmd)

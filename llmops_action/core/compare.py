@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from llmops_action.core import measurement as ms
+from llmops_action.core.case_deltas import SCORE, case_deltas, case_value, error_delta
 from llmops_action.core.comparison import (
     CaseChanges,
-    CaseDelta,
     Comparison,
     MeasurementPreview,
     MetricDelta,
@@ -27,9 +27,7 @@ from llmops_action.core.config import DriftConfig, GatesConfig, LlmopsConfig
 from llmops_action.core.prompt_diff import unified_prompt_diff
 from llmops_action.core.results import CaseResult, GateResult, PromptInfo, RunResult
 
-SCORE = "score"  # the weighted aggregate of each case
 WORST_CASES = 10
-REASON_KEYS = ("reasoning", "reason", "explanation", "rationale")
 NO_BASELINE = (
     "No baseline yet for this suite: regression gates were skipped and only absolute gates apply. "
     "A push to the default branch (or `llmops-action baseline save`) stores one; later pull requests "
@@ -127,7 +125,7 @@ def compare(
         metric = _dist_metric(head, gates_cfg)
         errors = ms.head_errors_on_scored(pairing)
         deltas = case_deltas(base, head, pairs, metric)
-        failed = [_error_delta(b, h, metric, why) for b, h, why in errors]
+        failed = [error_delta(b, h, metric, why) for b, h, why in errors]
         scored_by_base = sum(1 for b, _ in pairs if ms.error_of(b) is None)
         error_rate = len(errors) / scored_by_base if scored_by_base else 0.0
         if errors:
@@ -198,20 +196,6 @@ def measurement_preview(alt: Comparison, changes: list[str]) -> MeasurementPrevi
     )
 
 
-def _error_delta(base: CaseResult, head: CaseResult, metric: str, why: str) -> CaseDelta:
-    return CaseDelta(
-        id=head.id,
-        prompt=head.prompt,
-        metric=metric,
-        base_score=case_value(base, metric),
-        head_score=None,
-        delta=None,
-        base_output=base.output,
-        head_output=head.output,
-        head_error=why,
-    )
-
-
 def _mean_of(cases: list[CaseResult], metric: str) -> float | None:
     values = [v for c in cases if (v := case_value(c, metric)) is not None]
     return float(np.mean(values)) if values else None
@@ -251,13 +235,6 @@ def metric_names(base: RunResult | None, head: RunResult) -> list[str]:
     if base is not None:
         names += [m for m in base.metrics if m != SCORE and m not in head.metrics]
     return names
-
-
-def case_value(case: CaseResult, metric: str) -> float | None:
-    if metric == SCORE:
-        return case.score
-    ms = case.metrics.get(metric)
-    return ms.score if ms is not None else None
 
 
 def metric_deltas(
@@ -325,57 +302,6 @@ def metric_deltas(
         p = m.p_adjusted if m.gated else m.p_value
         m.decision = stats.decide(p, m.delta, reg.delta, reg.alpha, detectable=m.detectable)
     return out
-
-
-def case_deltas(
-    base: RunResult, head: RunResult, pairs: list[tuple[CaseResult, CaseResult]], metric: str
-) -> list[CaseDelta]:
-    """Per-case deltas on `metric`, most negative first, with outputs and the judge's reason."""
-    out = []
-    for b, h in pairs:
-        bv, hv = case_value(b, metric), case_value(h, metric)
-        if bv is None or hv is None:
-            continue
-        out.append(
-            CaseDelta(
-                id=h.id,
-                prompt=h.prompt,
-                metric=metric,
-                base_score=bv,
-                head_score=hv,
-                delta=hv - bv,
-                base_output=b.output,
-                head_output=h.output,
-                judge_reason=judge_reason(h, metric, b),
-                head_error=h.error,
-            )
-        )
-    out.sort(key=lambda d: (d.delta if d.delta is not None else 0.0, d.id))
-    return out
-
-
-def judge_reason(case: CaseResult, metric: str, base_case: CaseResult | None = None) -> str | None:
-    """The judge's explanation for `metric` on this case; for the aggregate, the judge metric that fell most."""
-    candidates: Iterable[str]
-    if metric != SCORE:
-        candidates = [metric]
-    else:
-
-        def drop(name: str) -> float:
-            hv = case_value(case, name)
-            bv = case_value(base_case, name) if base_case is not None else None
-            return (hv - bv) if hv is not None and bv is not None else 0.0
-
-        candidates = sorted(case.metrics, key=drop)
-    for name in candidates:
-        ms = case.metrics.get(name)
-        if ms is None:
-            continue
-        for key in REASON_KEYS:
-            value = ms.details.get(key)
-            if isinstance(value, str) and value.strip():
-                return value if metric != SCORE else f"{name}: {value}"
-    return None
 
 
 def prompt_changes(base: list[PromptInfo], head: list[PromptInfo]) -> list[PromptChange]:

@@ -106,6 +106,11 @@ class CaseDelta(_Model):
     head_output: str | None = None
     judge_reason: str | None = None
     head_error: str | None = None
+    # what the reviewer needs beside the outputs: the question, the expected answer, the head's judgement
+    vars: dict[str, Any] = Field(default_factory=dict)
+    reference: str | None = None
+    judge_metric: str | None = None
+    judge_score: float | None = None
 
 
 class UsageSummary(_Model):

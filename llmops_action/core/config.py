@@ -6,18 +6,27 @@ silently turns a gate off.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from llmops_action.core.alert_config import AlertsConfig
+from llmops_action.core.config_errors import validation_error
 from llmops_action.core.experiment_config import Experiments
-from llmops_action.core.yamlpos import Located, format_path, load_yaml
+from llmops_action.core.textfile import read_text
+from llmops_action.core.yamlpos import Located, load_yaml
 from llmops_action.errors import UserInputError
 
 DEFAULT_CONFIG_FILE = ".llmops.yml"
@@ -25,7 +34,8 @@ SCHEMA_VERSION = 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a quoted number ('0.2') or a quoted boolean is an error, never silently converted
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class RetryConfig(_Strict):
@@ -156,11 +166,12 @@ class MetricConfig(_Strict):
     # judge
     criterion: Literal["faithfulness", "answer_relevance", "safety", "custom"] | None = None
     rubric: str | None = None
-    scale: tuple[int, int] = (1, 5)
+    # YAML has no tuples: accept a list here, but keep both ends strict integers
+    scale: Annotated[tuple[StrictInt, StrictInt], Field(strict=False)] = (1, 5)
     # pass/fail threshold used by McNemar and case counts; None = a continuous score
     threshold: float | None = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @model_validator(mode="after")
     def _check(self) -> MetricConfig:
@@ -222,6 +233,12 @@ class RegressionGates(_Strict):
     latency_p95_pct: float | None = Field(
         None, ge=0, description="Fail when p95 latency grows by more than this %."
     )
+    latency_p95_min_ms: float = Field(
+        0.0,
+        ge=0,
+        description="...and by at least this many milliseconds: a floor so that jitter on a fast app "
+        "(40 ms -> 55 ms is +37%) does not block.",
+    )
     cost_pct: float | None = Field(None, ge=0, description="Fail when total cost grows by more than this %.")
     blocking: bool = True
 
@@ -267,6 +284,22 @@ class CacheConfig(_Strict):
     dir: str = ".llmops/cache"
 
 
+class LimitsConfig(_Strict):
+    """Caps that keep one case from filling memory or results.json (untrusted PR content decides sizes)."""
+
+    max_prompt_chars: int = Field(
+        200_000,
+        ge=1,
+        description="A rendered prompt (system + user) longer than this stops the run (exit 2).",
+    )
+    max_field_bytes: int = Field(
+        1_000_000,
+        ge=1,
+        description="A case field (a variable, the reference) or an output larger than this is an error on "
+        "that case.",
+    )
+
+
 class Price(_Strict):
     input: float = Field(..., ge=0, description="USD per 1M input tokens.")
     output: float = Field(..., ge=0, description="USD per 1M output tokens.")
@@ -305,6 +338,7 @@ class LlmopsConfig(_Strict):
     retries: RetryConfig = Field(default_factory=RetryConfig)
     max_error_rate: float = Field(0.05, ge=0, le=1)
     pricing: dict[str, Price] = Field(default_factory=dict, description="Per-model price table.")
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     schedule: str | None = Field(
         None,
         pattern=r"^\s*\S+(\s+\S+){4}\s*$",
@@ -358,134 +392,46 @@ class LlmopsConfig(_Strict):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _all_keys(model: type[BaseModel]) -> list[str]:
-    keys = []
-    for name, f in model.model_fields.items():
-        keys.append(f.alias or name)
-    return keys
-
-
-def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The pydantic model a key path points into, to suggest valid sibling keys."""
-    import typing
-
-    model: Any = LlmopsConfig
-    skip_key = False  # inside a dict-valued field the next part is the user's own key
-    for part in path:
-        if isinstance(part, int) or skip_key:
-            skip_key = False
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        f = model.model_fields.get(part) or next(
-            (fi for fi in model.model_fields.values() if fi.alias == part), None
-        )
-        if f is None:
-            return None
-        skip_key = typing.get_origin(f.annotation) is dict
-        model = _unwrap(f.annotation)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _unwrap(tp: Any) -> Any:
-    import typing
-
-    origin = typing.get_origin(tp)
-    if origin is Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    if origin in (list, tuple):
-        return _unwrap(typing.get_args(tp)[0])
-    if origin is dict:
-        return _unwrap(typing.get_args(tp)[1])
-    if origin is not None:  # Union / Optional: first model member
-        for arg in typing.get_args(tp):
-            inner = _unwrap(arg)
-            if isinstance(inner, type) and issubclass(inner, BaseModel):
-                return inner
-        return None
-    return tp
-
-
-_NO = object()
-
-
-def _data_path(loc: tuple[Any, ...], data: Any, *, missing: bool) -> tuple[str | int, ...]:
-    """pydantic's loc without the union-member tags it inserts ('TrackingConfig', 'bool', ...).
-
-    A part is real when it indexes the data; only a missing key may be absent, and only last.
-    """
-    out: list[str | int] = []
-    node = data
-    for i, part in enumerate(loc):
-        # pydantic names a non-string key by its str(); yamlpos records it the same way
-        real = _NO
-        if isinstance(node, dict):
-            real = next((k for k in node if k == part or str(k) == str(part)), _NO)
-        if real is not _NO:
-            out.append(real if isinstance(real, str | int) else str(real))
-            node = node[real]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            out.append(part)
-            node = node[part]
-        elif missing and i == len(loc) - 1 and isinstance(node, dict):
-            out.append(part)
-    return tuple(out)
-
-
-def validation_error(exc: ValidationError, located: Located) -> UserInputError:
-    """Turn the first pydantic error into a UserInputError with file, line, key and a suggestion."""
-    errors = exc.errors()
-    # An unknown key is usually a typo of the key reported missing beside it: report the typo.
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = _data_path(tuple(err["loc"]), located.data, missing=err["type"] == "missing")
-    key = format_path(loc) or "(root)"
-    hint = None
-    if err["type"] == "extra_forbidden" and loc:
-        parent = loc[:-1]
-        model = _model_at(parent)
-        if model is not None:
-            close = difflib.get_close_matches(str(loc[-1]), _all_keys(model), n=1, cutoff=0.6)
-            valid = ", ".join(_all_keys(model))
-            hint = (f"did you mean '{close[0]}'? " if close else "") + f"Valid keys here: {valid}."
-        message = f"unknown key '{loc[-1]}'"
-    elif err["type"] == "invalid_key":
-        message = f"key '{(loc or tuple(err['loc']))[-1]}' is not a string; quote it"
-    elif err["type"] == "missing":
-        message = f"missing required key '{(loc or tuple(err['loc']))[-1]}'"
-    else:
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "literal_error" and isinstance(err.get("input"), str):
-            options = (err.get("ctx") or {}).get("expected", "")
-            choices = [o.strip(" '") for o in str(options).replace(" or ", ",").split(",")]
-            close = difflib.get_close_matches(err["input"], choices, n=1, cutoff=0.6)
-            if close:
-                hint = f"did you mean '{close[0]}'?"
-    return UserInputError(message, file=located.file, line=located.line_of(loc), key=key, hint=hint)
-
-
 def parse_config(text: str, file: str = DEFAULT_CONFIG_FILE) -> LlmopsConfig:
+    return parse_config_located(text, file)[0]
+
+
+def parse_config_located(text: str, file: str = DEFAULT_CONFIG_FILE) -> tuple[LlmopsConfig, Located]:
     located = load_yaml(text, file)
     if not isinstance(located.data, dict):
         raise UserInputError("the config must be a YAML mapping", file=file, line=1)
     try:
-        return LlmopsConfig.model_validate(located.data)
+        config = LlmopsConfig.model_validate(located.data)
     except ValidationError as exc:
-        raise validation_error(exc, located) from None
+        raise validation_error(exc, located, LlmopsConfig) from None
+    from llmops_action.core.config_names import check_metric_names
+
+    check_metric_names(config, located)
+    return config, located
 
 
 def load_config(path: str | os.PathLike[str]) -> LlmopsConfig:
+    return load_config_located(path)[0]
+
+
+def load_config_located(path: str | os.PathLike[str]) -> tuple[LlmopsConfig, Located]:
+    """The config and where each of its keys is, for errors found later (datasets, cases)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if p.is_dir():
+        inside = p / DEFAULT_CONFIG_FILE
         raise UserInputError(
-            "config file not found",
+            "--config names a folder; it needs the config file",
             file=str(p),
-            hint="Create a .llmops.yml (see examples/quickstart/.llmops.yml) or pass --config.",
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise UserInputError(f"config is not UTF-8 text: {exc}", file=str(p)) from None
-    return parse_config(text, str(p))
+            key="--config",
+            hint=f"Pass --config {inside}." if inside.is_file() else "Pass the path of a .llmops.yml.",
+        )
+    try:
+        text = read_text(p, "config file")
+    except UserInputError as exc:
+        if not p.exists():
+            exc.hint = "Create a .llmops.yml (see examples/quickstart/.llmops.yml) or pass --config."
+        raise
+    return parse_config_located(text, str(p))
 
 
 def json_schema() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from llmops_action.core.prompts import expand_paths
+from llmops_action.core.textfile import read_text
 from llmops_action.core.yamlpos import error_message, format_path, load_yaml
 from llmops_action.errors import UserInputError
 
@@ -92,19 +93,18 @@ def _csv(text: str, file: str) -> Iterable[Case]:
 
 
 def load_dataset_file(path: Path) -> list[Case]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserInputError("dataset file not found", file=str(path)) from None
+    text = read_text(path, "dataset file")
     parse = {".jsonl": _jsonl, ".csv": _csv}.get(path.suffix, _yaml)
     return list(parse(text, str(path)))
 
 
 def load_dataset(patterns: Iterable[str], root: Path) -> list[Case]:
-    """All cases in file order. A duplicate id is an error naming both places."""
+    """All cases in file order. A duplicate id is an error naming both places; no case at all is an error
+    naming the files read."""
     cases: list[Case] = []
     seen: dict[str, str] = {}
-    for path in expand_paths(patterns, root, DATASET_SUFFIXES, key="datasets"):
+    paths = expand_paths(patterns, root, DATASET_SUFFIXES, key="datasets")
+    for path in paths:
         for case in load_dataset_file(path):
             if case.id in seen:
                 file, _, line = (case.source or "").rpartition(":")
@@ -117,5 +117,39 @@ def load_dataset(patterns: Iterable[str], root: Path) -> list[Case]:
             seen[case.id] = case.source or ""
             cases.append(case)
     if not cases:
-        raise UserInputError("the datasets hold no cases", key="datasets")
+        read = ", ".join(_shown(p, root) for p in paths) or "no file matched"
+        raise UserInputError(f"the datasets hold no cases (read: {read})", key="datasets")
     return cases
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    return len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))
+
+
+def format_bytes(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def oversized_field(case: Case, limit: int) -> str | None:
+    """Why the case is too large to evaluate (its first field over `limit` bytes), or None."""
+    fields: list[tuple[str, Any]] = [(f"vars.{k}", v) for k, v in case.vars.items()]
+    fields += [("reference", case.reference), ("keywords", case.keywords), ("contexts", case.contexts)]
+    for name, value in fields:
+        if value is None:
+            continue
+        size = _size(value)
+        if size > limit:
+            return (
+                f"case field '{name}' is {format_bytes(size)}, over the {format_bytes(limit)} limit "
+                "(limits.max_field_bytes)"
+            )
+    return None

@@ -149,6 +149,7 @@ def regression_gates(
                 base_usage.latency_p95_ms,
                 head_usage.latency_p95_ms,
                 cfg.latency_p95_pct,
+                min_delta=cfg.latency_p95_min_ms or None,
             )
         )
     if cfg.cost_pct is not None:
@@ -168,6 +169,7 @@ def _metric_regression(cfg: RegressionGates, metric: str, by_name: dict[str, Met
         "blocking": cfg.blocking,
         "op": "delta",
         "threshold": -cfg.delta,
+        "alpha": cfg.alpha,
     }
     d = by_name.get(metric)
     if d is None:
@@ -215,8 +217,16 @@ def _metric_regression(cfg: RegressionGates, metric: str, by_name: dict[str, Met
 
 
 def _pct_gate(
-    cfg: RegressionGates, name: str, metric: str, base: float | None, head: float | None, pct: float
+    cfg: RegressionGates,
+    name: str,
+    metric: str,
+    base: float | None,
+    head: float | None,
+    pct: float,
+    *,
+    min_delta: float | None = None,
 ) -> GateResult:
+    """Fails when `metric` grows by more than `pct` percent and, when given, by at least `min_delta`."""
     common = {
         "name": name,
         "family": "regression",
@@ -224,6 +234,7 @@ def _pct_gate(
         "blocking": cfg.blocking,
         "op": "pct",
         "threshold": pct,
+        "min_delta": min_delta,
     }
     if base is None or head is None:
         missing = "base" if base is None else "head"
@@ -239,8 +250,11 @@ def _pct_gate(
             **common,
         )
     growth = (head - base) / base * 100.0
-    ok = growth <= pct
-    reason = f"{metric} {_fmt(base)} -> {_fmt(head)} ({growth:+.1f}%, limit +{pct:g}%)"
+    ok = growth <= pct or (min_delta is not None and head - base < min_delta)
+    floor = f" and +{min_delta:g}" if min_delta is not None else ""
+    reason = (
+        f"{metric} {_fmt(base)} -> {_fmt(head)} ({growth:+.1f}%, {head - base:+.4g}; limit +{pct:g}%{floor})"
+    )
     return GateResult(
         status="pass" if ok else "fail", base=base, value=head, delta=head - base, reason=reason, **common
     )
@@ -278,6 +292,7 @@ def drift_gates(cfg: DriftConfig, signals: list[DriftSignal]) -> list[GateResult
                 blocking=blocking,
                 op="psi",
                 threshold=cfg.critical if blocking else cfg.warning,
+                alpha=cfg.alpha,
                 value=s.psi_adjusted,
                 p_value=s.p_value,
                 reason=reason,

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llmops_action.core.paths import check_inside, confine
+from llmops_action.core.textfile import read_text
 from llmops_action.core.yamlpos import error_message, format_path, load_yaml
 from llmops_action.errors import UserInputError
 
@@ -79,13 +81,82 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
 }
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+DEFAULT_MAX_PROMPT_CHARS = 200_000
+
+
+class _CappedSandbox(SandboxedEnvironment):
+    """The sandbox plus a size cap: `'x' * 10**9`, `'x'.ljust(10**9)` or `2 ** 10**9` stop before they allocate.
+
+    jinja2's sandbox already refuses `range()` above MAX_RANGE (OverflowError); it does not bound string
+    arithmetic. A loop that builds a huge output is stopped while streaming (see `_render_capped`).
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, max_chars: int) -> None:
+        super().__init__(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        self.max_chars = max_chars
+        self.filters = {name: self._capped(f) for name, f in self.filters.items()}
+
+    def _too_big(self, *values: Any) -> bool:
+        return any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > self.max_chars for v in values)
+
+    def _capped(self, f: Any) -> Any:
+        @functools.wraps(f)  # keeps jinja's pass_context / pass_environment marks
+        def capped(*args: Any, **kwargs: Any) -> Any:
+            if self._too_big(*args, *kwargs.values()):
+                raise SecurityError(f"a filter argument is over the {self.max_chars:,}-character cap")
+            return f(*args, **kwargs)
+
+        return capped
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 64:
+            raise SecurityError("exponent too large for the sandbox")
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(n, int)
+                    and len(seq) * n > self.max_chars
+                ):
+                    raise SecurityError(f"a repeated string is over the {self.max_chars:,}-character cap")
+        return super().call_binop(context, operator, left, right)
+
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._too_big(*args, *kwargs.values()):
+            raise SecurityError(f"a call argument is over the {self.max_chars:,}-character cap")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+@functools.lru_cache(maxsize=8)
+def _env(max_chars: int) -> _CappedSandbox:
+    return _CappedSandbox(max_chars)
+
+
+_ENV = _env(DEFAULT_MAX_PROMPT_CHARS)  # for parsing only; the cap matters when rendering
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(source: str) -> jinja2.Template:
+def _compiled(source: str, max_chars: int = DEFAULT_MAX_PROMPT_CHARS) -> jinja2.Template:
     """Compiling costs ~3 ms per template; an eval renders the same few templates for every case."""
-    return _ENV.from_string(source)
+    return _env(max_chars).from_string(source)
+
+
+def _render_capped(template: jinja2.Template, values: Mapping[str, Any], budget: int) -> str:
+    """Stream the render and stop once it passes `budget` characters, before it holds 600 MB."""
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(values):
+        size += len(chunk)
+        if size > budget:
+            raise _TooLong()
+        parts.append(chunk)
+    return "".join(parts)
+
+
+class _TooLong(Exception):
+    pass
 
 
 class RenderedPrompt(BaseModel):
@@ -95,9 +166,29 @@ class RenderedPrompt(BaseModel):
     user: str
 
 
-def render(prompt: Prompt, variables: Mapping[str, Any], *, case_id: str | None = None) -> RenderedPrompt:
-    """Render system and template; missing variables name the case and the variable."""
+def render(
+    prompt: Prompt,
+    variables: Mapping[str, Any],
+    *,
+    case_id: str | None = None,
+    source: str | None = None,
+    max_chars: int = DEFAULT_MAX_PROMPT_CHARS,
+) -> RenderedPrompt:
+    """Render system and template within `max_chars`; errors name the case (and its `source` file:line).
+
+    Every failure of an untrusted template (missing variable, sandbox, size cap, an exception inside the
+    template) is a UserInputError, so the run stops with exit 2 before any model call.
+    """
     where = f"case '{case_id}'" if case_id else "render"
+    file, line = prompt.source, None
+    if source:
+        f, _, n = source.rpartition(":")
+        file, line = (f, int(n)) if n.isdigit() else (source, None)
+        where += f" (prompt file {prompt.source})" if prompt.source else ""
+
+    def fail(message: str, key: str | None = None) -> UserInputError:
+        return UserInputError(f"{where}: {message}", file=file, line=line, key=key)
+
     values: dict[str, Any] = {}
     for var in prompt.variables:
         if var.name in variables:
@@ -105,37 +196,52 @@ def render(prompt: Prompt, variables: Mapping[str, Any], *, case_id: str | None 
             if (value is not None and not isinstance(value, _TYPES[var.type])) or (
                 var.type in ("integer", "number") and isinstance(value, bool)
             ):
-                raise UserInputError(
-                    f"{where}: variable '{var.name}' of prompt '{prompt.name}' must be {var.type}, "
+                raise fail(
+                    f"variable '{var.name}' of prompt '{prompt.name}' must be {var.type}, "
                     f"got {type(value).__name__}",
-                    file=prompt.source,
-                    key=f"variables.{var.name}",
+                    f"vars.{var.name}" if source else f"variables.{var.name}",
                 )
             values[var.name] = value
         elif var.required and var.default is None:
-            raise UserInputError(
-                f"{where}: missing required variable '{var.name}' for prompt '{prompt.name}'",
-                file=prompt.source,
-                key=f"variables.{var.name}",
+            raise fail(
+                f"missing required variable '{var.name}' for prompt '{prompt.name}'",
+                f"vars.{var.name}" if source else f"variables.{var.name}",
             )
         else:
             values[var.name] = var.default
     for k, v in variables.items():  # undeclared variables still render, declared ones win
         values.setdefault(k, v)
+    cap = f"the rendered prompt is over {max_chars:,} characters (limits.max_prompt_chars)"
     try:
-        system = _compiled(prompt.system).render(values) if prompt.system else ""
-        user = _compiled(prompt.template).render(values)
+        system = (
+            _render_capped(_compiled(prompt.system, max_chars), values, max_chars) if prompt.system else ""
+        )
+        user = _render_capped(_compiled(prompt.template, max_chars), values, max_chars - len(system))
+    except _TooLong:
+        raise fail(cap) from None
     except jinja2.UndefinedError as exc:
-        raise UserInputError(
-            f"{where}: prompt '{prompt.name}' uses an undefined variable: {exc.message}", file=prompt.source
-        ) from None
+        raise fail(f"prompt '{prompt.name}' uses an undefined variable: {exc.message}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise UserInputError(
             f"template syntax error: {exc.message}", file=prompt.source, line=exc.lineno
         ) from None
-    except jinja2.exceptions.SecurityError as exc:
-        raise UserInputError(f"template blocked by the sandbox: {exc}", file=prompt.source) from None
+    except (SecurityError, OverflowError) as exc:
+        raise fail(f"prompt '{prompt.name}' is blocked by the template sandbox: {exc}") from None
+    except MemoryError:
+        raise fail(cap) from None
+    except Exception as exc:  # anything a template can raise is the template's fault, not a crash
+        raise fail(f"prompt '{prompt.name}' failed to render: {type(exc).__name__}: {exc}") from None
     return RenderedPrompt(system=system, user=user)
+
+
+def variable_names(prompt: Prompt) -> set[str]:
+    """Every variable the prompt declares or its templates use."""
+    import jinja2.meta
+
+    used = set(jinja2.meta.find_undeclared_variables(_ENV.parse(prompt.template)))
+    if prompt.system:
+        used |= jinja2.meta.find_undeclared_variables(_ENV.parse(prompt.system))
+    return {v.name for v in prompt.variables} | used
 
 
 def parse_prompt(text: str, file: str) -> Prompt:
@@ -165,10 +271,7 @@ def parse_prompt(text: str, file: str) -> Prompt:
 
 def load_prompt(path: str | Path) -> Prompt:
     p = Path(path)
-    try:
-        return parse_prompt(p.read_text(encoding="utf-8"), str(p))
-    except FileNotFoundError:
-        raise UserInputError("prompt file not found", file=str(p)) from None
+    return parse_prompt(read_text(p, "prompt file"), str(p))
 
 
 def expand_paths(

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from llmops_action.core.documents import read_document, write_atomic
-from llmops_action.errors import UserInputError
+from llmops_action.core.textfile import read_text
 
 RESULTS_SCHEMA_VERSION = 1
 RESULTS_KIND = "llmops.run"
@@ -119,6 +119,8 @@ class GateResult(_Model):
     delta: float | None = None
     ci: tuple[float, float] | None = None
     p_value: float | None = None
+    alpha: float | None = None  # the significance level the rule also requires (regression, drift)
+    min_delta: float | None = None  # the absolute growth the rule also requires (latency floor)
     reason: str = ""
 
 
@@ -172,10 +174,7 @@ class RunResult(_Model):
     @classmethod
     def read(cls, path: str | Path) -> RunResult:
         p = Path(path)
-        try:
-            return cls.from_json(p.read_text(encoding="utf-8"), str(p))
-        except FileNotFoundError:
-            raise UserInputError("results file not found", file=str(p)) from None
+        return cls.from_json(read_text(p, "results file"), str(p))
 
     def case_map(self) -> dict[str, CaseResult]:
         return {c.id: c for c in self.cases}

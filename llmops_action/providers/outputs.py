@@ -10,15 +10,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from llmops_action.core.textfile import read_text
 from llmops_action.errors import ProviderError, UserInputError
 from llmops_action.providers.base import ModelRequest, ModelResponse
 
 
 def load_outputs(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserInputError("outputs file not found", file=str(path), key="provider.path") from None
+        text = read_text(path, "outputs file")
+    except UserInputError as exc:
+        exc.key = exc.key or "provider.path"
+        raise
     rows: dict[str, dict[str, Any]] = {}
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -39,7 +39,10 @@ def test_save_show_list(
     assert (tmp_path / "out" / "results.json").is_file()
 
     assert main(["baseline", "save", "--config", str(config), "--out", str(tmp_path / "again")]) == 0
-    assert saved.split(" at ")[-1] == capsys.readouterr().out.split(" at ")[-1]  # same location: write-once
+    again, err = capsys.readouterr()
+    assert saved.split(" at ")[-1] == again.split(" at ")[-1]  # same location: write-once
+    assert f"baseline for {sha} (suite capitals" in again and "already exists; not re-evaluated" in again
+    assert not (tmp_path / "again").exists() and "evaluating" not in err
 
     assert main(["baseline", "list", "--config", str(config)]) == 0
     rows = capsys.readouterr().out.splitlines()

@@ -42,8 +42,8 @@ def test_a_regression_exits_1_and_writes_the_four_files(
     code = main(["compare", "--base", "base/results.json", "--head", "degraded/results.json", "--out", "out"])
     assert code == 1
     out, err = capsys.readouterr()
-    assert out.startswith("verdict: fail (head bbbbbbb vs base aaaaaaa, given)")
-    assert "fail: regression/score" in out
+    assert out.startswith("verdict: fail (head bbbbbbb vs base aaaaaaa, given results files)")
+    assert "[FAIL] regression/score: significant drop" in out
     assert "no --config and no .llmops.yml here" in err
     files = {p.name for p in (runs / "out").iterdir()}
     assert files == {"comment.md", "summary.md", "comparison.json", "junit.xml"}
@@ -106,3 +106,16 @@ def test_help_ends_with_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["compare", "--help"])
     assert "Example:\n  llmops-action compare --base" in capsys.readouterr().out
+
+
+def test_runs_made_outside_git_read_as_given_results_files(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("nosha-base", "nosha-head"):
+        run = make_run(sha="a" * 40)
+        run.run.git_sha = None
+        run.write(runs / name / "results.json")
+    code = main(["compare", "--base", "nosha-base/results.json", "--head", "nosha-head/results.json"])
+    assert code == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "verdict: pass (given results files)"

@@ -82,3 +82,12 @@ def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
         main(["eval", "--help"])
     out = capsys.readouterr().out
     assert "Example:" in out and "--no-cache" in out and "--shard" in out
+
+
+def test_gate_lines_read_as_what_they_are(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gates = [{"metric": "keyword_recall", "min": 1.01}, {"metric": "contains", "min": 0.5, "blocking": False}]
+    make_workspace(tmp_path, extra={"gates": {"absolute": gates}, "tracking": False})
+    assert run(tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "  [FAIL] quality/keyword_recall>=1.01: keyword_recall = 1 violates >= 1.01" in out
+    assert "  [PASS] quality/contains>=0.5: contains = 1 meets >= 0.5" in out

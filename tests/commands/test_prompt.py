@@ -150,13 +150,13 @@ def test_activate_rollback_history(cfg: str, capsys: pytest.CaptureFixture[str])
     code, out, _ = run(
         capsys, "prompt", "activate", "greet", "1.0.0", "--note", "safer", "--by", "ada", "--config", cfg
     )
-    assert code == 0 and "1.1.0 -> 1.0.0" in out
-    code, out, _ = run(capsys, "prompt", "activate", "greet", "1.0.0", "--by", "ada", "--config", cfg)
-    assert code == 0 and "already active" in out
+    assert code == 0 and "greet: active greet@1.1.0 -> greet@1.0.0" in out
+    code, out, _ = run(capsys, "prompt", "activate", "greet@1.0.0", "--by", "ada", "--config", cfg)
+    assert code == 0 and "greet@1.0.0 is already active" in out
     code, _, err = run(capsys, "prompt", "activate", "greet", "4.0.0", "--config", cfg)
     assert code == 2 and "4.0.0" in err
     code, out, _ = run(capsys, "prompt", "rollback", "greet", "--by", "bob", "--config", cfg)
-    assert code == 0 and "1.0.0 -> 1.1.0" in out
+    assert code == 0 and "rolled back greet@1.0.0 -> greet@1.1.0" in out
     code, out, _ = run(capsys, "prompt", "history", "greet", "--config", cfg, "--json")
     log = json.loads(out)
     assert [(x["action"], x["version"], x["by"]) for x in log] == [
@@ -168,3 +168,42 @@ def test_activate_rollback_history(cfg: str, capsys: pytest.CaptureFixture[str])
     assert "rollback  1.0.0 -> 1.1.0  by bob" in out
     code, _, err = run(capsys, "prompt", "rollback", "greet", "--config", cfg)
     assert code == 2 and "no earlier active version" in err
+
+
+def test_history_of_an_unknown_prompt_is_exit_2(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "prompt", "history", "gret", "--config", cfg)
+    assert code == 2 and "argument NAME: no prompt named 'gret'" in err and "did you mean 'greet'" in err
+    code, out, _ = run(capsys, "prompt", "history", "greet", "--config", cfg)
+    assert code == 0 and "never activated" in out
+
+
+def test_diff_without_a_difference_says_so(
+    cfg: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1 = str(tmp_path / "prompts" / "greet_v1.yml")
+    code, out, err = run(capsys, "prompt", "diff", v1, v1)
+    assert (code, out) == (0, "")
+    assert f"no difference: {v1} and {v1} have the same content" in err
+
+
+def test_render_refuses_variables_the_prompt_does_not_have(
+    cfg: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "prompt", "render", "greet", "--vars", '{"who": "Ada", "wh0": 1}', "--config", cfg
+    )
+    assert code == 2 and "argument --vars" in err and "no variable 'wh0'" in err and "who" in err
+
+
+def test_argument_errors_name_the_argument(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "prompt", "render", "--case", "nope", "--config", cfg)
+    assert code == 2 and "argument --case" in err and "key" not in err
+    code, _, err = run(capsys, "prompt", "render", "greet", "--config", cfg)
+    assert code == 2 and "argument --vars" in err
+    code, _, err = run(capsys, "prompt", "show", "greet@9.9.9", "--config", cfg)
+    assert code == 2 and "argument NAME@VERSION" in err
+
+
+def test_rollback_hint_names_a_version_that_exists(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "prompt", "rollback", "greet", "--config", cfg)
+    assert code == 2 and "prompt activate greet@1.1.0" in err

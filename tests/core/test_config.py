@@ -381,3 +381,15 @@ def test_an_invalid_regex_is_a_config_error_with_its_line() -> None:
     with pytest.raises(UserInputError, match="invalid regex") as exc:
         parse_config(text, ".llmops.yml")
     assert exc.value.line == 4 and exc.value.key == "metrics[0]"
+
+
+def test_names_a_gate_may_use_are_the_ones_a_run_computes() -> None:
+    from llmops_action.core import drift
+    from llmops_action.core.config_names import RUN_AGGREGATES, RUN_SIGNALS
+    from llmops_action.core.metrics.aggregate import aggregate_run
+
+    config = parse_config(BASE)
+    _, flat = aggregate_run(config, [])
+    assert set(flat) <= {*(m.key for m in config.metrics), "score", *RUN_AGGREGATES}
+    assert set(RUN_AGGREGATES) <= set(flat)
+    assert set(RUN_SIGNALS) == {*drift.NUMERIC_RUN_SIGNALS, *drift.CATEGORICAL_RUN_SIGNALS}

@@ -131,6 +131,17 @@ def test_latency_and_cost_rules_in_percent() -> None:
     assert no_cost.status == "skipped" and "no cost_usd on the head run" in no_cost.reason
 
 
+def test_a_latency_floor_keeps_jitter_on_a_fast_app_from_blocking() -> None:
+    cfg = RegressionGates(metrics=[], latency_p95_pct=25, latency_p95_min_ms=200)
+    fast = UsageSummary(cases=60, latency_p95_ms=40.0)
+    [jitter] = regression_gates(cfg, [], base_usage=fast, head_usage=UsageSummary(latency_p95_ms=55.0))
+    assert jitter.status == "pass" and "+37.5%" in jitter.reason and "limit +25% and +200" in jitter.reason
+    [slower] = regression_gates(
+        cfg, [], base_usage=USAGE_BASE, head_usage=UsageSummary(latency_p95_ms=1300.0)
+    )
+    assert slower.status == "fail" and slower.min_delta == 200
+
+
 def test_only_a_missing_baseline_skips_the_regression_gates() -> None:
     cfg = RegressionGates(latency_p95_pct=20)
     gates = regression_gates(cfg, [_delta("score", "block")], base_usage=USAGE_BASE, head_usage=USAGE_BASE)

@@ -54,7 +54,7 @@ def ms(x: float | None) -> str:
 
 
 def usd(x: float | None) -> str:
-    return "—" if x is None else f"${x:.4f}"
+    return "—" if x is None else f"{x:.4f} USD"
 
 
 def count(x: int | float | None) -> str:
@@ -86,34 +86,58 @@ def span(x: object, limit: int = 300) -> str:
 
 
 def threshold(g: GateResult) -> str:
+    """The whole rule: what the value must meet (quality) or what makes the gate fail (regression, drift)."""
     if g.threshold is None:
         return "—"
     t = num(g.threshold)
+    p = f" and p &lt; {g.alpha:g}" if g.alpha is not None else ""
+    outcome = "fails" if g.blocking else "warns"
     if g.op in (">=", "<=", ">", "<"):
         return f"{escape.escape_html(g.op)} {t}"
     if g.op == "delta":
-        return f"drop < {num(abs(g.threshold))}"
+        return f"{outcome} on a drop ≥ {num(abs(g.threshold))}{p}"
     if g.op == "pct":
-        return f"growth ≤ {t}%"
+        floor = f" and ≥ {num(g.min_delta)} ms" if g.min_delta is not None else ""
+        return f"{outcome} on growth &gt; {t}%{floor}"
     if g.op == "psi":
-        return f"PSI < {t}"
+        return f"{outcome} on adjusted PSI ≥ {t}{p}"
     if g.op:
         return f"{escape.cell(g.op, 20)} {t}"
     return t
 
 
+def gate_rank(g: GateResult) -> int:
+    """Failing gates first, then warnings, skipped, passing: the reviewer reads what blocks at the top."""
+    if g.status == "fail":
+        return 0 if g.blocking else 1
+    return {"warn": 2, "skipped": 3}.get(g.status, 4)
+
+
 def gate_status(g: GateResult, c: Comparison) -> str:
-    text = f"{STATUS_ICON.get(g.status, '')} {g.status}"
-    if not g.blocking and g.status in ("fail", "warn"):
-        text += " (non-blocking)"
-    if g.reason:
-        text += f": {escape.cell(g.reason, 300)}"
-    return text
+    """Short: an icon and a word or three. The why goes below the table (`gate_reason`)."""
+    if g.status == "skipped" and g.family == "regression" and c.base is not None and not c.like_for_like:
+        return "⏭️ not comparable"
+    if g.status == "fail" and not g.blocking:
+        return "⚠️ fail (non-blocking)"
+    if g.status == "skipped":
+        return "⏭️ " + ("no baseline" if "baseline" in g.reason else "skipped")
+    return f"{STATUS_ICON.get(g.status, '')} {g.status}"
 
 
 def drift_status(s: DriftSignal) -> str:
+    """One icon per state, and the same one the gate shows: critical only reads ❌ when it blocks."""
+    if s.status == "critical" and not s.blocking:
+        return "⚠️ critical (non-blocking)"
     text = f"{DRIFT_ICON.get(s.status, '')} {s.status}"
-    return text + (" (blocking)" if s.blocking else "")
+    return text + (" (blocking)" if s.blocking and s.status == "critical" else "")
+
+
+def mde(m: MetricDelta) -> str:
+    """Undefined (zero variance, or too few cases for the test to ever reach alpha) reads n/a, never 0;
+    "—" when nothing was tested at all (no base, a skipped metric)."""
+    if m.mde is not None:
+        return fmt(float(m.mde))
+    return "n/a" if m.n_paired >= 2 and m.p_value is not None else "—"
 
 
 def metric_notes(m: MetricDelta) -> str:
@@ -152,6 +176,7 @@ FILTERS = {
     "usd": usd,
     "count": count,
     "threshold": threshold,
+    "mde": mde,
     "gate_status": gate_status,
     "drift_status": drift_status,
     "metric_notes": metric_notes,

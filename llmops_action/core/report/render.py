@@ -8,6 +8,7 @@ than by cutting text, so a cut can never land inside a fence or a `<details>`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -18,8 +19,8 @@ import jinja2
 
 from llmops_action.core.comparison import Comparison
 from llmops_action.core.report import escape
-from llmops_action.core.report.filters import FILTERS, VERDICT_ICON, code, sha
-from llmops_action.core.results import RunResult
+from llmops_action.core.report.filters import FILTERS, VERDICT_ICON, code, gate_rank, sha
+from llmops_action.core.results import GateResult, RunResult
 
 COMMENT_BUDGET = 60_000  # characters; GitHub refuses comments over 65,536
 SUMMARY_LIMIT = 1_048_576  # bytes; GitHub's limit for one step summary
@@ -58,6 +59,9 @@ class _View:
     tool_version: str
     distribution: dict[str, Any] | None
     trend: dict[str, Any] | None
+    gates: list[GateResult] = field(default_factory=list)  # failing first
+    failed: list[str] = field(default_factory=list)  # names of the blocking gates that failed
+    warned: list[str] = field(default_factory=list)  # names of the gates that warn (or fail, non-blocking)
     case_rows: list[dict[str, Any]] = field(default_factory=list)
     omitted: str = ""
 
@@ -228,6 +232,9 @@ def _view(c: Comparison, limits: Limits) -> _View:
         tool_version=__version__,
         distribution=_distribution(c),
         trend=_trend(c),
+        gates=sorted(c.gates, key=gate_rank),  # stable: config order within a rank
+        failed=[g.name for g in c.gates if g.status == "fail" and g.blocking],
+        warned=[g.name for g in c.gates if g.status == "warn" or (g.status == "fail" and not g.blocking)],
     )
 
 
@@ -247,7 +254,10 @@ def _distribution(c: Comparison, bins: int = 10) -> dict[str, Any] | None:
     def counts(v: list[float]) -> list[int]:
         out = [0] * bins
         for x in v:
-            out[min(bins - 1, max(0, int((x - lo) / width)))] += 1
+            # (0.3 - 0) / 0.1 is 2.9999999999999996 in floating point: round before flooring, so a score on
+            # a boundary lands in the bin its label starts with (0.3 in "0.3-0.4")
+            i = math.floor(round((x - lo) / width, 9))
+            out[min(bins - 1, max(0, i))] += 1
         return out
 
     out = []
