@@ -70,7 +70,7 @@ def test_a_dead_registry_is_one_warning_and_the_activation_stands(
     cfg = make_project(tmp_path)
     assert main(["prompt", "activate", "greet", "1.0.0", "--config", str(cfg)]) == 0
     out, err = capsys.readouterr()
-    assert "1.1.0 -> 1.0.0" in out
+    assert "greet@1.1.0 -> greet@1.0.0" in out
     assert err.count("warning") == 1 and "not updated" in err and "Traceback" not in err
     assert '"active": "1.0.0"' in (tmp_path / ".llmops" / "registry" / "greet.json").read_text()
 
