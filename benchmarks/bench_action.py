@@ -1,6 +1,6 @@
 """Wall time of the emulated Action on the quickstart, warm cache (the figure a PR author waits for).
 
-Runs the entrypoint exactly as tests/test_action.py does (a subprocess, INPUT_* / GITHUB_* environment, a
+Runs the entrypoint exactly as tests/action/test_action.py does (a subprocess, INPUT_* / GITHUB_* environment, a
 real git repository, a local fake GitHub), on the quickstart as shipped and on a copy grown to 50 cases.
 Each PR run is done twice; the second (warm cache: actions/cache restored) is the figure. Target: < 10 s
 for 50 cases.

@@ -22,8 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from llmops_action.evaluate import evaluate  # noqa: E402
-from llmops_action.workspace import load_workspace  # noqa: E402
+from llmops_action.engine.evaluate import evaluate  # noqa: E402
+from llmops_action.engine.workspace import load_workspace  # noqa: E402
 from tests.support.eval_workspace import make_workspace  # noqa: E402
 
 CASES = 400
@@ -105,7 +105,7 @@ def bench_eval() -> None:
 
 CHECK_IMPORTS = """
 import sys
-from llmops_action.cli import main
+from llmops_action.cli.main import main
 try:
     main(["--help"])
 except SystemExit:

@@ -29,7 +29,7 @@ meta = RunMeta(suite="s", tool_version="0", config_hash="c", dataset_hash="d", m
                git_sha="a" * 40, git_branch="main", provider=ModelInfo(type="outputs"),
                started_at="2025-01-01T00:00:00Z", finished_at="2025-01-01T00:00:01Z")
 run = RunResult(run=meta, cases=[CaseResult(id="1", prompt="p", output="x", score=1.0)], aggregates={"score": 1.0})
-from llmops_action.tracking import log_run
+from llmops_action.adapters.tracking import log_run
 out = log_run(run, cfg=TrackingConfig(), out_dir=Path(tempfile.mkdtemp()), repo="o/r", environ={})
 print("embedded store:", "ok" if out.run_id else out.warning, "| pandas installed:", "pandas" in sys.modules or __import__("importlib.util").util.find_spec("pandas") is not None)
 """

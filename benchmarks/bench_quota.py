@@ -36,8 +36,8 @@ def worker(workspace: str, shard: str | None) -> None:
     """One evaluation (a whole run or a shard) in this process; prints one JSON line."""
     import google.genai  # noqa: F401  # its import (seconds, with two processes at once) is not the run's pacing
 
-    from llmops_action.evaluate import evaluate
-    from llmops_action.workspace import load_workspace
+    from llmops_action.engine.evaluate import evaluate
+    from llmops_action.engine.workspace import load_workspace
 
     ws = load_workspace(Path(workspace) / ".llmops.yml")
     part = tuple(int(x) for x in shard.split("/")) if shard else None

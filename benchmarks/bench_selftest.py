@@ -19,9 +19,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from llmops_action.evaluate import evaluate  # noqa: E402
-from llmops_action.selftest import fresh_source, run_selftest  # noqa: E402
-from llmops_action.workspace import load_workspace  # noqa: E402
+from llmops_action.engine.evaluate import evaluate  # noqa: E402
+from llmops_action.engine.selftest import fresh_source, run_selftest  # noqa: E402
+from llmops_action.engine.workspace import load_workspace  # noqa: E402
 from tests.support.gemini_server import GeminiServer  # noqa: E402
 from tests.support.grounded_workspace import FAITHFULNESS, LEXICAL, make_grounded_workspace  # noqa: E402
 from tests.support.judges import gemini_handler  # noqa: E402

@@ -84,7 +84,7 @@ def log_after(cfg: Path) -> float:
         "import mlflow\n"
         "from llmops_action.core.config import load_config\n"
         "from llmops_action.core.results import RunResult\n"
-        "from llmops_action.tracking import track_result\n"
+        "from llmops_action.adapters.tracking import track_result\n"
         "cfg = Path(sys.argv[1]); r = RunResult.read(cfg.parent / 'out' / 'results.json')\n"
         "t = time.perf_counter(); o = track_result(load_config(cfg), r, cfg.parent)\n"
         "assert o.warning is None, o.warning; print(time.perf_counter() - t)\n"

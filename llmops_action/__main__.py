@@ -1,3 +1,3 @@
-from llmops_action.cli import main
+from llmops_action.cli.main import main
 
 raise SystemExit(main())

@@ -19,15 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmops_action.baseline.store import check_saveable
+from llmops_action.adapters.baseline.store import check_saveable
+from llmops_action.adapters.git import current_branch
+from llmops_action.adapters.git import head_sha as git_head_sha
 from llmops_action.core.config import load_config
 from llmops_action.core.events import EventFacts
 from llmops_action.core.results import RunResult
 from llmops_action.core.statuses import final_statuses
 from llmops_action.core.trust import decide
+from llmops_action.engine.workspace import Workspace, load_workspace
 from llmops_action.errors import EXIT_INCOMPLETE, EXIT_OK, UserInputError, exit_code_for
-from llmops_action.gitutil import current_branch
-from llmops_action.gitutil import head_sha as git_head_sha
 from llmops_action.review_steps import (
     RESULTS_FILE,
     configured_store,
@@ -37,10 +38,9 @@ from llmops_action.review_steps import (
     tracked_changes,
 )
 from llmops_action.review_types import PullSources, Review, Services
-from llmops_action.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
-    from llmops_action.baseline.store import BaselineStore
+    from llmops_action.adapters.baseline.store import BaselineStore
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def review_push(
     review.location = _store(ws, services).save(result)
     review.exit_code = exit_code_for(result.verdict)
     if results is None:
-        from llmops_action.tracking import track_result
+        from llmops_action.adapters.tracking import track_result
 
         track_result(ws.config, result, ws.root, files={RESULTS_FILE: services.out_dir / RESULTS_FILE})
     return review

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path, PurePosixPath
 
-from llmops_action import measure
-from llmops_action.baseline.select import BaseChoice, resolve_ref, select_base, stored_choice
-from llmops_action.baseline.store import BaselineStore, open_store
+from llmops_action.adapters.baseline.select import BaseChoice, resolve_ref, select_base, stored_choice
+from llmops_action.adapters.baseline.store import BaselineStore, open_store
+from llmops_action.adapters.git import current_branch, git, merge_base
+from llmops_action.adapters.git import head_sha as git_head_sha
 from llmops_action.core.config import LlmopsConfig, load_config
 from llmops_action.core.events import EventFacts
 from llmops_action.core.results import RunResult
@@ -31,12 +32,11 @@ from llmops_action.core.trust import (
     dir_store_path,
     govern,
 )
+from llmops_action.engine import measure
+from llmops_action.engine.sources import CheckoutSource, GitTreeSource, isolated_imports
+from llmops_action.engine.workspace import Workspace, load_workspace
 from llmops_action.errors import EXIT_OK, LlmopsError, UserInputError, exit_code_for
-from llmops_action.gitutil import current_branch, git, merge_base
-from llmops_action.gitutil import head_sha as git_head_sha
 from llmops_action.review_types import PullSources, Review, Services
-from llmops_action.sources import CheckoutSource, GitTreeSource, isolated_imports
-from llmops_action.workspace import Workspace, load_workspace
 
 RESULTS_FILE = "results.json"
 BASE_RESULTS_FILE = "base-results.json"
@@ -46,7 +46,7 @@ def open_configured_store(ws: Workspace, *, state_dir: Path | None = None) -> Ba
     """The store the config names; a `dir` store is resolved inside the repository (core/trust.py)."""
     cfg = ws.config.baseline
     if cfg.store == "dir":
-        from llmops_action.baseline.dir import DirBaselineStore
+        from llmops_action.adapters.baseline.dir import DirBaselineStore
 
         return DirBaselineStore(
             dir_store_path(cfg.path, root=ws.root, state_dir=state_dir, file=str(ws.config_path))
@@ -71,7 +71,7 @@ def configured_store(
     if services.store is not None:
         return services.store
     if services.baseline_branch and config.baseline.store == "git-branch":
-        from llmops_action.baseline.git_branch import GitBranchBaselineStore
+        from llmops_action.adapters.baseline.git_branch import GitBranchBaselineStore
 
         return GitBranchBaselineStore(root, branch=services.baseline_branch, remote=config.baseline.remote)
     ws = Workspace(config_path=config_path, root=root, config=config, prompts={}, cases=[])
@@ -156,7 +156,7 @@ def review_head(
         provider = None
         if trust.head_as_data and config.provider.type == "outputs" and base_root is not None:
             # A fork's outputs file is the fork's claim, not a measurement: outputs committed in the base.
-            from llmops_action.providers import make_provider
+            from llmops_action.engine.providers import make_provider
 
             provider = make_provider(config.provider, root=base_root, timeout=config.retries.timeout)
         store_root = repo / folder
@@ -217,7 +217,7 @@ def evaluate_side(
     branch: str | None,
     cache: Path | None = None,
 ) -> RunResult:
-    from llmops_action.evaluate import evaluate
+    from llmops_action.engine.evaluate import evaluate
 
     return evaluate(
         ws,
@@ -299,7 +299,7 @@ def _finish(
     preview: measure.Preview | None = None,
     root: Path | None = None,  # the config's folder in the checkout: the project's MLflow store is there
 ) -> Review:
-    from llmops_action.reporting import compare_and_report
+    from llmops_action.publish import compare_and_report
 
     out_dir = services.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)

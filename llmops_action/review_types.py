@@ -16,12 +16,12 @@ from llmops_action.core.statuses import CONCLUSION_FOR, Statuses
 from llmops_action.core.trust import Trust
 
 if TYPE_CHECKING:
-    from llmops_action.baseline.store import BaselineStore
+    from llmops_action.adapters.baseline.store import BaselineStore
+    from llmops_action.adapters.tracking import TrackingOutcome
     from llmops_action.core.comparison import Comparison
     from llmops_action.core.config import LlmopsConfig
     from llmops_action.core.results import RunResult
-    from llmops_action.sources import Source
-    from llmops_action.tracking import TrackingOutcome
+    from llmops_action.engine.sources import Source
 
 REVIEW_SCHEMA_VERSION = 1
 REVIEW_KIND = "llmops.review"
@@ -49,8 +49,8 @@ class PullSources:
     @classmethod
     def for_checkout(cls, config_path: Path) -> PullSources:
         """A working tree: the head is the folder holding `config_path`, in the repository around it."""
-        from llmops_action.gitutil import is_repo, toplevel
-        from llmops_action.sources import CheckoutSource
+        from llmops_action.adapters.git import is_repo, toplevel
+        from llmops_action.engine.sources import CheckoutSource
 
         folder = Path(config_path).resolve().parent
         if not is_repo(folder):
@@ -60,8 +60,8 @@ class PullSources:
         return cls(repo=top, head=CheckoutSource(folder), config=rel)
 
     def repo_root(self) -> Path:
+        from llmops_action.adapters.git import is_repo, toplevel
         from llmops_action.errors import UserInputError
-        from llmops_action.gitutil import is_repo, toplevel
 
         if not is_repo(self.repo):
             raise UserInputError(

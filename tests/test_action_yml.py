@@ -1,5 +1,5 @@
 """action.yml: valid against check-jsonschema's builtin `vendor.github-actions` schema, and its inputs are
-exactly the fields of llmops_action.action_inputs.ActionInputs (names, defaults, and every one passed on)."""
+exactly the fields of llmops_action.action.inputs.ActionInputs (names, defaults, and every one passed on)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmops_action.action_inputs import ActionInputs, input_names, read_inputs
+from llmops_action.action.inputs import ActionInputs, input_names, read_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))

@@ -116,7 +116,12 @@ def test_no_module_imports_another_in_a_circle() -> None:
     assert cycles(graph(top_level_only=True)) == []
 
 
-LAYERED = ("llmops_action.core", "llmops_action.action", "llmops_action.review", "llmops_action.sources")
+LAYERED = (
+    "llmops_action.core",
+    "llmops_action.action.main",
+    "llmops_action.review",
+    "llmops_action.engine.sources",
+)
 
 
 def test_the_action_the_review_core_and_the_core_have_no_circle_even_through_deferred_imports() -> None:
@@ -153,8 +158,8 @@ def test_the_checker_sees_a_circle_and_an_io_import(tmp_path: Path) -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
     sample = PACKAGE / "review_steps.py"
     found = {imp for imp, _ in imports(sample, top_level_only=True)}
-    assert "llmops_action.core.trust" in found and "llmops_action.evaluate" not in found  # deferred
-    assert "llmops_action.evaluate" in {imp for imp, _ in imports(sample, top_level_only=False)}
+    assert "llmops_action.core.trust" in found and "llmops_action.engine.evaluate" not in found  # deferred
+    assert "llmops_action.engine.evaluate" in {imp for imp, _ in imports(sample, top_level_only=False)}
     assert "subprocess" in {imp for imp, _ in imports(PACKAGE / "gitutil.py", top_level_only=False)}
 
 

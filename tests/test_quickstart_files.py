@@ -12,8 +12,8 @@ import pytest
 
 from llmops_action.core.prompts import load_prompt_versions, render
 from llmops_action.core.results import RunResult
-from llmops_action.providers.base import ModelRequest, ModelResponse
-from llmops_action.workspace import Workspace, load_workspace
+from llmops_action.engine.providers.base import ModelRequest, ModelResponse
+from llmops_action.engine.workspace import Workspace, load_workspace
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
 CONFIG = QUICKSTART / ".llmops.yml"
@@ -109,7 +109,7 @@ class _AppProvider:
 
 
 def _evaluate(ws: Workspace, app: ModuleType, tmp_path: Path, pin: str | None = None) -> RunResult:
-    from llmops_action.evaluate import evaluate
+    from llmops_action.engine.evaluate import evaluate
 
     if pin is not None:
         versions = load_prompt_versions(ws.config.prompts, ws.root)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops_action.baseline.dir import DirBaselineStore
-from llmops_action.baseline.git_branch import GitBranchBaselineStore
+from llmops_action.adapters.baseline.dir import DirBaselineStore
+from llmops_action.adapters.baseline.git_branch import GitBranchBaselineStore
 from llmops_action.core.events import EventFacts
 from llmops_action.core.trust import FIRST_RUN
 from llmops_action.errors import EXIT_GATE_FAILED, EXIT_OK, UserInputError
@@ -222,8 +222,8 @@ def test_an_unreachable_store_falls_back_to_re_evaluating_the_base(tmp_path: Pat
 def test_a_stored_baseline_scored_under_another_measurement_is_rescored_not_rerun(tmp_path: Path) -> None:
     """A record at the merge-base under another config (a metric the base branch has since added): its
     stored outputs are scored under the measurement in force; the base is not evaluated again."""
-    from llmops_action.evaluate import evaluate
-    from llmops_action.workspace import load_workspace
+    from llmops_action.engine.evaluate import evaluate
+    from llmops_action.engine.workspace import load_workspace
 
     repo, config = project_repo(tmp_path)
     main_sha = repo.head()

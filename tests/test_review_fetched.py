@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from llmops_action.baseline.dir import DirBaselineStore
+from llmops_action.adapters.baseline.dir import DirBaselineStore
+from llmops_action.adapters.git import is_repo
 from llmops_action.core.events import EventFacts
+from llmops_action.engine.sources import CheckoutSource
 from llmops_action.errors import EXIT_GATE_FAILED
-from llmops_action.gitutil import is_repo
 from llmops_action.review import PullSources, Services, review_pull_request, review_push
-from llmops_action.sources import CheckoutSource
 from tests.support.pr_project import degrade_prompt, write_project
 
 pytestmark = pytest.mark.slow

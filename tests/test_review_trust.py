@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops_action.cli import main as cli_main
+from llmops_action.cli.main import main as cli_main
 from llmops_action.core.events import EventFacts
 from llmops_action.errors import EXIT_BAD_INPUT, EXIT_GATE_FAILED, UserInputError
 from llmops_action.review import PullSources, Review, Services, review_pull_request
@@ -129,9 +129,9 @@ def test_a_pr_that_lowers_its_gates_and_drops_the_regression_gate_still_fails(tm
 def test_cache_entries_and_a_baseline_the_pr_commits_are_never_read(
     tmp_path: Path, gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmops_action.baseline.dir import DirBaselineStore
-    from llmops_action.evaluate import evaluate
-    from llmops_action.workspace import load_workspace
+    from llmops_action.adapters.baseline.dir import DirBaselineStore
+    from llmops_action.engine.evaluate import evaluate
+    from llmops_action.engine.workspace import load_workspace
 
     repo, config = gemini_project(tmp_path)
     base_sha = repo.head()

@@ -9,9 +9,9 @@ import pytest
 
 from llmops_action.core.statuses import final_statuses, pending_statuses
 from llmops_action.core.trust import NEEDS_MAINTAINER, Trust
+from llmops_action.engine.sources import CheckoutSource, FilesSource, GitTreeSource
 from llmops_action.errors import UserInputError
 from llmops_action.review_types import REVIEW_SCHEMA_VERSION, Review, Services
-from llmops_action.sources import CheckoutSource, FilesSource, GitTreeSource
 from tests.support.gitrepo import init_repo
 
 TRUST = Trust(act=True, head_code_trusted=False, holds_secrets=True, head_as_data=True, post=True, reason="r")

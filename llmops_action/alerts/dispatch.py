@@ -136,7 +136,7 @@ def github_from_env(environ: Mapping[str, str]) -> Any:
     token, repo = environ.get("GITHUB_TOKEN"), environ.get("GITHUB_REPOSITORY")
     if not token or not repo:
         return None
-    from llmops_action.github import GitHubClient
+    from llmops_action.adapters.github import GitHubClient
 
     throttle = environ.get("LLMOPS_GITHUB_THROTTLE", "true").lower() != "false"  # as the Action reads it
     return GitHubClient(

@@ -137,7 +137,7 @@ def _secret(environ: Mapping[str, str], name: str | None) -> str | None:
 class GitHubIssueSink:
     """The alert issue: one open issue per marker, updated in place while the alert stays open."""
 
-    def __init__(self, client: Any) -> None:  # llmops_action.github.GitHubClient
+    def __init__(self, client: Any) -> None:  # llmops_action.adapters.github.GitHubClient
         self.client = client
 
     def raise_(self, sink: SinkConfig, alert: Alert) -> Delivery:

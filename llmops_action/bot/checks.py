@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from llmops_action.adapters.github import GitHubClient
 from llmops_action.errors import LlmopsError
-from llmops_action.github import GitHubClient
 
 FAMILIES = ("quality", "regression", "drift")
 SUMMARY_MAX = 65_535  # GitHub's limit on output.summary and output.text

@@ -21,10 +21,10 @@ from llmops_action.bot.messages import render
 from llmops_action.bot.review_job import ReviewOutcome, Services, run_review
 
 if TYPE_CHECKING:
+    from llmops_action.adapters.github import GitHubClient
     from llmops_action.bot.github_app import GitHubApp
     from llmops_action.bot.settings import BotSettings
     from llmops_action.bot.state import State
-    from llmops_action.github import GitHubClient
 
 log = logging.getLogger("llmops_action.bot")
 

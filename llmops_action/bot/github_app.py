@@ -15,8 +15,8 @@ from typing import Any
 
 from github import Auth, GithubIntegration
 
+from llmops_action.adapters.github import GitHubClient, RetryPolicy
 from llmops_action.bot.settings import BotSettings
-from llmops_action.github import GitHubClient, RetryPolicy
 
 REFRESH_MARGIN = 300.0  # seconds before expiry at which a cached token is replaced
 

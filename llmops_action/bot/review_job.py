@@ -28,10 +28,10 @@ from llmops_action.bot.sources import fetch_tree
 from llmops_action.errors import UserInputError
 
 if TYPE_CHECKING:
+    from llmops_action.adapters.github import GitHubClient
     from llmops_action.core.config import LlmopsConfig
     from llmops_action.core.events import EventFacts
     from llmops_action.core.results import GateResult, RunResult
-    from llmops_action.github import GitHubClient
     from llmops_action.review_types import Review
 
 CODE_PROVIDERS = ("python", "command")
@@ -64,13 +64,13 @@ class BotBaselineStore:
     repository's baseline branch, read through the API (never from the trees under review)."""
 
     def __init__(self, services: Services, repo: str, branch: str) -> None:
-        from llmops_action.baseline.mlflow import MlflowBaselineStore
+        from llmops_action.adapters.baseline.mlflow import MlflowBaselineStore
 
         self.mlflow = MlflowBaselineStore(services.settings.tracking_uri, f"llmops-bot/{repo}")
         self.client, self.branch = services.client, branch
 
     def load(self, sha: str, suite: str, config_hash: str) -> RunResult | None:
-        from llmops_action.baseline.store import BaselineKey
+        from llmops_action.adapters.baseline.store import BaselineKey
         from llmops_action.core.results import RunResult
 
         found = self.mlflow.load(sha, suite, config_hash)
@@ -108,7 +108,7 @@ def _sanitized(config: LlmopsConfig) -> LlmopsConfig:
 def _load(root: Path, config_path: str) -> tuple[LlmopsConfig | None, str | None]:
     """(config, None), (None, None) without a config, or (None, message) for a config that must not run."""
     from llmops_action.core.config import load_config
-    from llmops_action.workspace import load_workspace
+    from llmops_action.engine.workspace import load_workspace
 
     path = root / config_path
     if not path.is_file():
@@ -129,7 +129,7 @@ def _load(root: Path, config_path: str) -> tuple[LlmopsConfig | None, str | None
 
 
 def _annotations(root: Path, config_path: str, changed: set[str], verdict: str) -> list[Annotation]:
-    from llmops_action.workspace import load_workspace
+    from llmops_action.engine.workspace import load_workspace
 
     level = "failure" if verdict == "fail" else "warning" if verdict == "warn" else "notice"
     out = []
@@ -176,9 +176,9 @@ def _review(
     job: Job, services: Services, tmp: Path, head: Path, base: Path | None, cfg: LlmopsConfig
 ) -> Review:
     from llmops_action import review as core
+    from llmops_action.engine.sources import CheckoutSource
     from llmops_action.review_types import PullSources
     from llmops_action.review_types import Services as CoreServices
-    from llmops_action.sources import CheckoutSource
 
     settings = services.settings
     store = BotBaselineStore(services, job.repo, cfg.baseline.branch)

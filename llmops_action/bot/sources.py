@@ -14,8 +14,8 @@ from pathlib import Path
 
 import requests
 
+from llmops_action.adapters.github import GitHubClient
 from llmops_action.errors import UserInputError
-from llmops_action.github import GitHubClient
 
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
 

@@ -140,7 +140,7 @@ def transition(
     winner: str | None = None,
 ) -> Experiment:
     """Move the experiment to state `to`; refuse a move the lifecycle does not allow."""
-    from llmops_action.registry import default_actor
+    from llmops_action.adapters.registry import default_actor
 
     current = load_experiment(root, config)
     allowed = TRANSITIONS[current.state]

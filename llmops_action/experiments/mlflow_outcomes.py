@@ -102,7 +102,7 @@ def load_from_mlflow(tracking_uri: str, mlflow_experiment: str, experiment: str)
     """Every outcome logged to MLflow for this experiment (no MLflow experiment yet: none)."""
     import mlflow
 
-    from llmops_action.tracking import mlflow_env
+    from llmops_action.adapters.tracking import mlflow_env
 
     with mlflow_env():
         client = mlflow.MlflowClient(tracking_uri=tracking_uri)
@@ -148,7 +148,7 @@ def log_result(r: ExperimentResult, tracking_uri: str, mlflow_experiment: str, o
     """One MLflow run per `experiment results --log-mlflow`, so the MLflow UI charts the experiment over time."""
     import json
 
-    from llmops_action.tracking import client_for, ensure_experiment, mlflow_env
+    from llmops_action.adapters.tracking import client_for, ensure_experiment, mlflow_env
 
     with mlflow_env():
         client = client_for(tracking_uri)

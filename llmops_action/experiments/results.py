@@ -108,8 +108,8 @@ def complete(
         raise UserInputError("--winner must be control or treatment", key="winner")
     activated = alias_note = None
     if cfg.prompt:
+        from llmops_action.adapters.registry import activate
         from llmops_action.core.prompts import load_prompt_versions
-        from llmops_action.registry import activate
 
         versions = load_prompt_versions(config.prompts, root).get(cfg.prompt, {})
         version = getattr(cfg.variants, winner).version

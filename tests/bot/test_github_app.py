@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from llmops_action.adapters.github import RetryPolicy
 from llmops_action.bot.checks import SUMMARY_MAX, Annotation, CheckRuns
 from llmops_action.bot.github_app import GitHubApp
 from llmops_action.bot.settings import BotSettings
-from llmops_action.github import RetryPolicy
 from tests.bot.conftest import _KEY
 from tests.support.github_app import APP_ID, INSTALLATION_ID, FakeGitHubApp
 from tests.support.github_server import SECONDARY_RATE_LIMIT_BODY, GitHubServer

@@ -104,9 +104,9 @@ def test_a_crash_completes_every_started_check_as_a_failure_with_the_reason(
 def test_the_base_comes_from_the_repositorys_baseline_branch_when_it_has_one(
     bot: BotEnv, github: GitHubServer, gemini: GeminiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmops_action.baseline.store import BaselineKey
-    from llmops_action.evaluate import evaluate
-    from llmops_action.workspace import load_workspace
+    from llmops_action.adapters.baseline.store import BaselineKey
+    from llmops_action.engine.evaluate import evaluate
+    from llmops_action.engine.workspace import load_workspace
 
     fake: FakeGitHubApp = github.fake  # type: ignore[assignment]
     setup_pr(fake, tmp_path)

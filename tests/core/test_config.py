@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmops_action.cli import main
+from llmops_action.cli.main import main
 from llmops_action.core.config import (
     AbsoluteGate,
     CacheConfig,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from llmops_action.core.config import parse_config
+from llmops_action.engine.evaluate import metrics_hash
 from llmops_action.errors import UserInputError
-from llmops_action.evaluate import metrics_hash
 
 HEAD = "datasets: [d.jsonl]\nprovider: {type: outputs, path: o.jsonl}\nmetrics: [{type: judge, criterion: safety}]\n"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops_action.cli import main
+from llmops_action.cli.main import main
 from llmops_action.core.experiment_config import ExperimentConfig
 from llmops_action.experiments import Experiment, assign
 from llmops_action.experiments.mlflow_outcomes import (

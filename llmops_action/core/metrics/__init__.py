@@ -2,7 +2,7 @@
 
 Every score is on 0-1. A metric that cannot be computed says why: `skipped` (nothing to compare with, e.g.
 no reference) or `error` (no output, a bad pattern). It never gets a neutral score instead.
-Judge metrics are scored by llmops_action.judge (they need a model call); aggregation is in aggregate.py.
+Judge metrics are scored by llmops_action.engine.judge (they need a model call); aggregation is in aggregate.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The LLM judge's prompt and its parser. Pure: data in, data out; the call itself is in llmops_action/judge.py.
+"""The LLM judge's prompt and its parser. Pure: data in, data out; the call itself is in llmops_action/engine/judge.py.
 
 Hardening against outputs that try to grade themselves (issue 2, item 6):
 - the rubric and the rules live only in the system instruction;

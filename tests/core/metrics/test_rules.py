@@ -10,7 +10,7 @@ from llmops_action.core.metrics.rules import (
     regex,
     strip_json_fence,
 )
-from llmops_action.providers.base import ModelResponse
+from llmops_action.engine.providers.base import ModelResponse
 
 
 def test_exact_match_trims_and_respects_case_flag() -> None:

@@ -5,7 +5,7 @@ import pytest
 from llmops_action.core.config import MetricConfig
 from llmops_action.core.dataset import Case
 from llmops_action.core.metrics import metric_kind, score_deterministic
-from llmops_action.providers.base import ModelResponse
+from llmops_action.engine.providers.base import ModelResponse
 
 METRICS = [
     MetricConfig(type="bleu", weight=0.5),

@@ -1,0 +1,171 @@
+"""MLflow work that overlaps the evaluation: a background thread imports mlflow, opens the store, creates
+the run and registers the prompts while the first cases run, then logs each case's trace as soon as the
+case is scored. At the end `log_run` only adds what needs the whole result (params, metrics, tags, files).
+
+Why: `import mlflow` takes seconds, and MLflow's store writes each trace in its own transaction; done after
+the evaluation, that is time the user waits for. An evaluation mostly waits on model calls, so the thread
+has room. A failure here is never raised: `finish` falls back to the plain `log_run`, which reports it as
+its one warning.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmops_action.adapters.tracking import TrackingOutcome
+    from llmops_action.adapters.tracking_traces import TraceContext
+    from llmops_action.core.config import LlmopsConfig
+    from llmops_action.core.results import CaseResult, PromptInfo, RunResult
+
+BATCH = 25  # cases per round of writes: fewer, larger transactions for the spans
+_DONE = object()
+
+
+@dataclass
+class LiveRun:
+    """The run the thread created, and the cases whose traces are already logged."""
+
+    client: Any
+    uri: str
+    experiment_id: str
+    run_id: str
+    start_ms: int
+    linked_prompts: dict[str, str]
+    logged: set[str] = field(default_factory=set)
+
+
+class LiveTracker:
+    """Feed it each scored case (`add`); `finish(result)` completes the run and returns the outcome."""
+
+    def __init__(
+        self,
+        config: LlmopsConfig,
+        root: Path,
+        prompts: list[PromptInfo],
+        *,
+        suite: str,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.root = Path(root)
+        self.prompts = prompts
+        self.suite = suite
+        self.environ = environ
+        self.live: LiveRun | None = None
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="llmops-mlflow", daemon=True)
+        self._thread.start()
+
+    def add(self, case: CaseResult) -> None:
+        self._queue.put(case)
+
+    def finish(self, result: RunResult, files: Mapping[str, Path] | None = None) -> TrackingOutcome:
+        from llmops_action.adapters.tracking import log_run, store_dir
+
+        self._queue.put(_DONE)
+        self._thread.join()
+        live = self.live if self.error is None else None
+        return log_run(
+            result,
+            files=files,
+            cfg=self.config.tracking_config,
+            out_dir=store_dir(self.root),
+            environ=self.environ,
+            config=self.config,
+            live=live,
+        )
+
+    # --- the thread ----------------------------------------------------------------------------------
+
+    def abort(self) -> None:
+        """The evaluation stopped (bad input, interrupted): let the thread go; nothing more is written."""
+        self._queue.put(_DONE)
+
+    def _work(self) -> None:
+        try:
+            import mlflow  # noqa: F401  (the slow part, while the prompts render and the first cases run)
+            from mlflow.tracing.client import TracingClient  # noqa: F401
+
+            first = self._queue.get()
+            if first is _DONE:
+                return  # no case was scored: open no store, create no run
+            self.live = self._open()
+            ctx = self._context(self.live)
+            done, pending = False, [first]
+            while not done:
+                batch = pending or [self._queue.get()]
+                pending = []
+                while len(batch) < BATCH and not self._queue.empty():
+                    batch.append(self._queue.get())
+                done = batch[-1] is _DONE
+                cases = [c for c in batch if c is not _DONE]
+                self._log(self.live, ctx, cases)
+        except BaseException as exc:  # finish() falls back to the plain path, which reports it
+            self.error = exc
+            while self._queue.get() is not _DONE:  # drain, so nothing waits on a dead consumer
+                pass
+
+    def _open(self) -> LiveRun:
+        from llmops_action.adapters.tracking import (
+            client_for,
+            ensure_experiment,
+            experiment_name,
+            global_store,
+            is_embedded,
+            mlflow_env,
+            resolve_uri,
+            store_dir,
+        )
+        from llmops_action.adapters.tracking_prompts import ensure_prompt
+
+        cfg = self.config.tracking_config
+        store = store_dir(self.root)
+        uri = resolve_uri(cfg, store, self.environ)
+        with mlflow_env(self.environ):
+            if is_embedded(uri):
+                store.mkdir(parents=True, exist_ok=True)
+            client = client_for(uri)
+            exp_id = ensure_experiment(
+                client, experiment_name(cfg, self.suite, environ=self.environ), uri, store
+            )
+            run = client.create_run(
+                exp_id, run_name=f"{self.suite} (running)", tags={"llmops.suite": self.suite}
+            )
+            with global_store(uri, exp_id):
+                linked = {p.name: str(ensure_prompt(client, p).version) for p in self.prompts}
+        return LiveRun(client, uri, exp_id, run.info.run_id, int(time.time() * 1000), linked)
+
+    def _context(self, live: LiveRun) -> TraceContext:
+        from llmops_action.adapters.tracking import redact, secret_values
+        from llmops_action.adapters.tracking_traces import TraceContext
+
+        secrets = sorted({*secret_values(), *secret_values(self.environ or {})}, key=len, reverse=True)
+        provider = self.config.provider
+        return TraceContext(
+            live.experiment_id,
+            live.run_id,
+            provider.type,
+            getattr(provider, "model", None),
+            {p.name: p for p in self.prompts},
+            lambda text: redact(text, secrets),
+            live.linked_prompts,
+        )
+
+    def _log(self, live: LiveRun, ctx: TraceContext, cases: list[CaseResult]) -> None:
+        from llmops_action.adapters.tracking import is_embedded, mlflow_env
+        from llmops_action.adapters.tracking_traces import log_traces
+
+        if not cases:
+            return
+        with mlflow_env(self.environ):
+            first = live.start_ms + len(live.logged)
+            log_traces(live.uri, cases, ctx, first, remote=not is_embedded(live.uri))
+        live.logged.update(c.id for c in cases)
