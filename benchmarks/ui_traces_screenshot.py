@@ -21,15 +21,13 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.chromium import HEADLESS_FLAGS  # noqa: E402
+
 QUICKSTART = REPO / "examples" / "quickstart"
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+    *HEADLESS_FLAGS,
     "--window-size=1600,1000",
     "--virtual-time-budget=20000",
 ]

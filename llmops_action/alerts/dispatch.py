@@ -62,18 +62,13 @@ class Dispatcher:
                 elif not fresh:
                     out.append(Delivery(sink.label, "skipped", 0, f"already open: {alert.dedupe_key}"))
                 else:
-                    out.append(
-                        send_webhook(
-                            sink,
-                            alert,
-                            self.environ,
-                            self.cfg.retries,
-                            self.sleep,
-                            repository=self.repository,
-                            at=_now(),
-                        )
-                    )
+                    out.append(self._webhook(sink, alert))
         return out
+
+    def _webhook(self, sink: Any, alert: Alert) -> Delivery:
+        return send_webhook(
+            sink, alert, self.environ, self.cfg.retries, self.sleep, repository=self.repository, at=_now()
+        )
 
     def _github(self, sink: Any, alert: Alert) -> Delivery:
         if self.github is None:
@@ -99,17 +94,7 @@ class Dispatcher:
                     state="resolved",
                     source="resolve",
                 )
-                out.append(
-                    send_webhook(
-                        sink,
-                        alert,
-                        self.environ,
-                        self.cfg.retries,
-                        self.sleep,
-                        repository=self.repository,
-                        at=_now(),
-                    )
-                )
+                out.append(self._webhook(sink, alert))
         return out
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.bot.test_pull_request import finished, setup_pr
 from tests.support.bot import OPERATOR_TOKEN, BotEnv, deliver, get, pull_request_payload, wait_for
+from tests.support.chromium import HEADLESS_FLAGS
 from tests.support.github_app import FakeGitHubApp
 from tests.support.github_server import GitHubServer
 
@@ -21,17 +22,7 @@ def dump_dom(url: str, profile: Path) -> str:
     exe = shutil.which("chromium")
     if exe is None:
         pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--dump-dom",
-    ]
+    flags = [*HEADLESS_FLAGS, f"--user-data-dir={profile}", "--dump-dom"]
     proc = subprocess.run([exe, *flags, url], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
