@@ -122,22 +122,9 @@ def complete(
             note=note or f"experiment {cfg.name}: {winner} won",
         )
         activated = f"{cfg.prompt}@{version}"
-        alias_note = set_winner_alias(config, cfg.prompt, version)
+        from llmops_action.adapters.tracking_prompts import mirror_activation
+
+        # The registry's `production` alias follows the repository's activation, as `prompt activate` does.
+        alias_note = mirror_activation(config, root, versions[version]) if version in versions else None
     done = transition(root, cfg, "completed", by=by, note=note, winner=winner)
     return Completion(done, activated, alias_note)
-
-
-def set_winner_alias(config: LlmopsConfig, prompt: str, version: str) -> str | None:
-    """Hook for the MLflow prompt-registry alias (issue 12 adds registry aliases).
-
-    Calls `llmops_action.prompt_aliases.set_alias(config, prompt, alias, version)` when that module exists
-    and tracking is on; returns a note for the user either way.
-    """
-    if not config.tracking_config.enabled:
-        return None
-    try:
-        from llmops_action import prompt_aliases  # type: ignore[attr-defined]
-    except ImportError:
-        return "MLflow alias not set: this version has no prompt-alias support yet (issue 12)"
-    prompt_aliases.set_alias(config, prompt, "production", version)
-    return f"MLflow alias 'production' of {prompt} -> {version}"

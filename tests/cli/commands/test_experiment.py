@@ -11,6 +11,7 @@ import pytest
 from llmops_action.adapters.registry import load_entry
 from llmops_action.cli.main import main
 from llmops_action.experiments import assign, load_experiment
+from tests.adapters.test_tracking_prompts import production
 from tests.support.h6 import make_project
 
 EXPERIMENT = """
@@ -92,6 +93,9 @@ def test_an_experiment_from_draft_to_a_winner_in_the_registry(
     )
     assert code == 0 and "greet@1.1.0 is now active" in out
     root = Path(cfg).parent
+    # MLflow's prompt registry follows the activation: `production` names the winner's version.
+    assert "alias 'production' -> version" in out
+    assert production(f"sqlite:///{root / '.llmops' / 'mlflow.db'}", "greet") == "1.1.0"
     entry = load_entry(root, "greet")
     assert entry.active == "1.1.0" and "experiment greet-v2" in entry.log[-1].note
     assert all(assign(load_experiment(cfg, "greet-v2"), f"u{i}") == "treatment" for i in range(50))
