@@ -86,7 +86,9 @@ def recent_runs(
         return []
     with mlflow_env(environ):
         client = client_for(uri)
-        exp = client.get_experiment_by_name(experiment_name(cfg, suite, repo=repo, environ=environ))
+        exp = client.get_experiment_by_name(
+            experiment_name(cfg, suite, repo=repo, environ=environ, store=out_dir)
+        )
         if exp is None:
             return []
         clauses = ["tags.`llmops.suite` = '{}'".format(suite.replace("'", ""))]

@@ -107,13 +107,21 @@ def is_embedded(uri: str) -> bool:
 
 
 def experiment_name(
-    cfg: TrackingConfig, suite: str, *, repo: str | None = None, environ: Mapping[str, str] | None = None
+    cfg: TrackingConfig,
+    suite: str,
+    *,
+    repo: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    store: Path | None = None,
 ) -> str:
-    """One experiment per repository and suite: `<owner/repo>/<suite>` (the folder name outside Actions)."""
+    """One experiment per repository and suite: `<owner/repo>/<suite>`. Outside Actions the project's folder
+    names it (the one holding the store, i.e. the config's), never the folder a command happens to run in, so
+    `history` finds the runs of `eval` wherever each was started."""
     if cfg.experiment:
         return cfg.experiment
     env = os.environ if environ is None else environ
-    owner_repo = repo or env.get("GITHUB_REPOSITORY") or Path.cwd().name
+    project = Path(store).resolve().parent.name if store is not None else Path.cwd().name
+    owner_repo = repo or env.get("GITHUB_REPOSITORY") or project
     return f"{owner_repo}/{suite}"
 
 
@@ -358,7 +366,10 @@ def _log(
             out_dir.mkdir(parents=True, exist_ok=True)
         client = client_for(uri)
         exp_id = ensure_experiment(
-            client, experiment_name(cfg, result.run.suite, repo=repo, environ=environ), uri, out_dir
+            client,
+            experiment_name(cfg, result.run.suite, repo=repo, environ=environ, store=out_dir),
+            uri,
+            out_dir,
         )
     tags = {k: redact(v, secrets) for k, v in run_tags(result, comparison).items()}
     base_run = _base_run_id(client, exp_id, comparison)

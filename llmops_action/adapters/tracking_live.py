@@ -134,7 +134,7 @@ class LiveTracker:
                 store.mkdir(parents=True, exist_ok=True)
             client = client_for(uri)
             exp_id = ensure_experiment(
-                client, experiment_name(cfg, self.suite, environ=self.environ), uri, store
+                client, experiment_name(cfg, self.suite, environ=self.environ, store=store), uri, store
             )
             run = client.create_run(
                 exp_id, run_name=f"{self.suite} (running)", tags={"llmops.suite": self.suite}

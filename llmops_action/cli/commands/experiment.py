@@ -97,7 +97,9 @@ def _results(args: argparse.Namespace) -> int:
         tracking = config.tracking_config
         uri = resolve_uri(tracking, store_dir(root))
         extra = load_from_mlflow(
-            uri, args.mlflow_experiment or experiment_name(tracking, config.suite), e.name
+            uri,
+            args.mlflow_experiment or experiment_name(tracking, config.suite, store=store_dir(root)),
+            e.name,
         )
     r = results(e, gather(root, e, [Path(f) for f in args.outcomes], extra))
     if args.log_mlflow:
@@ -107,7 +109,10 @@ def _results(args: argparse.Namespace) -> int:
         tracking = config.tracking_config
         uri = resolve_uri(tracking, store_dir(root))
         run_id = log_result(
-            r, uri, args.mlflow_experiment or experiment_name(tracking, config.suite), Path(args.out)
+            r,
+            uri,
+            args.mlflow_experiment or experiment_name(tracking, config.suite, store=store_dir(root)),
+            Path(args.out),
         )
         sys.stderr.write(f"logged to MLflow run {run_id}\n")
     if args.json:

@@ -158,3 +158,25 @@ def test_server_down_trend_keeps_the_head_and_history_exits_3(
     rc = main(["history", "--suite", "default", "--config", str(tmp_path / "none.yml")])
     assert rc == 3
     assert f"could not read runs from {uri}" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_history_finds_the_runs_of_eval_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.h6 import make_project
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    cfg = make_project(tmp_path / "project")
+    (cfg.parent / "app.py").write_text("def answer(**kw):\n    return 'Hello'\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["eval", "--config", str(cfg), "--out", str(tmp_path / "out")]) in (0, 1)
+    capsys.readouterr()
+    # From the project's own folder, with the default config: the same experiment, the same run.
+    monkeypatch.chdir(cfg.parent)
+    assert main(["history", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1 and rows[0]["score"] is not None
