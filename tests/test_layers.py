@@ -160,7 +160,7 @@ def test_the_checker_sees_a_circle_and_an_io_import(tmp_path: Path) -> None:
     found = {imp for imp, _ in imports(sample, top_level_only=True)}
     assert "llmops_action.core.trust" in found and "llmops_action.engine.evaluate" not in found  # deferred
     assert "llmops_action.engine.evaluate" in {imp for imp, _ in imports(sample, top_level_only=False)}
-    assert "subprocess" in {imp for imp, _ in imports(PACKAGE / "gitutil.py", top_level_only=False)}
+    assert "subprocess" in {imp for imp, _ in imports(PACKAGE / "adapters" / "git.py", top_level_only=False)}
 
 
 def test_modules_stay_small() -> None:
@@ -170,3 +170,43 @@ def test_modules_stay_small() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > 460
     }
     assert big == {}
+
+
+# Each layer imports only the layers below it (deferred imports included): entry points on top, then the
+# review core and the services it uses, then the engine and the adapters, then the pure core.
+LAYER_RANK = {
+    "core": 0,
+    "errors": 0,
+    "engine": 1,
+    "adapters": 1,
+    "review": 2,
+    "review_steps": 2,
+    "review_types": 2,
+    "publish": 2,
+    "alerts": 2,
+    "experiments": 2,
+    "action": 3,
+    "cli": 3,
+    "bot": 3,
+}
+
+
+def layer_violations(edges: dict[str, set[str]]) -> list[str]:
+    def layer(module: str) -> str:
+        parts = module.split(".")
+        return parts[1] if len(parts) > 1 else ""
+
+    return sorted(
+        f"{a} imports {b}"
+        for a, targets in edges.items()
+        for b in targets
+        if layer(a) in LAYER_RANK and layer(b) in LAYER_RANK and LAYER_RANK[layer(b)] > LAYER_RANK[layer(a)]
+    )
+
+
+def test_each_layer_imports_only_the_layers_below_it() -> None:
+    assert set(LAYER_RANK) >= {p.stem for p in PACKAGE.iterdir() if not p.name.startswith(("_", "py."))}
+    assert layer_violations(graph(top_level_only=False)) == []
+    assert layer_violations({"llmops_action.engine.x": {"llmops_action.cli.main"}}) == [
+        "llmops_action.engine.x imports llmops_action.cli.main"
+    ]
