@@ -48,6 +48,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.support.local_http import BackgroundServer
+
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(os.environ.get("LLMOPS_SHARED", REPO.parent / "shared")) / "fixtures" / "gemini-api"
 
@@ -253,7 +255,7 @@ class RecordedRequest:
     at: float = field(default_factory=time.monotonic)
 
 
-class GeminiServer:
+class GeminiServer(BackgroundServer):
     """A threaded fake Gemini server on 127.0.0.1 (random port). See the module docstring."""
 
     def __init__(
@@ -274,7 +276,6 @@ class GeminiServer:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- scripting ------------------------------------------------------------------------------------------
     def enqueue(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -369,26 +370,7 @@ class GeminiServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test): nothing to answer
 
-        class _Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 128
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> GeminiServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve(_Handler)
 
     # -- assertions -----------------------------------------------------------------------------------------
     def judge_requests(self) -> list[RecordedRequest]:

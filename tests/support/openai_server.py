@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.local_http import BackgroundServer
+
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 Handler = Callable[[dict[str, Any], str], Answer]
 _ids = itertools.count(1)
@@ -111,7 +113,7 @@ class RecordedRequest:
     status: int = 0
 
 
-class OpenAIServer:
+class OpenAIServer(BackgroundServer):
     def __init__(self, handler: Handler | None = None) -> None:
         self.handler: Handler = handler or default_handler
         self.requests: list[RecordedRequest] = []
@@ -164,24 +166,7 @@ class OpenAIServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        class _Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> OpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve(_Handler)
 
     def judge_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if has_schema(r.body)]
