@@ -14,6 +14,7 @@ from llmops_action.errors import exit_code_for
 
 if TYPE_CHECKING:
     from llmops_action.adapters.tracking import TrackingOutcome
+    from llmops_action.adapters.tracking_process import Tracker
     from llmops_action.engine.measure import Preview
 
 
@@ -46,13 +47,15 @@ def compare_and_report(
     measurement: str = "given",
     preview: Preview | None = None,
     root: Path | None = None,
+    live: Tracker | None = None,
 ) -> ReportOutcome:
     """Build the Comparison, write comment.md, summary.md, comparison.json and junit.xml into `out_dir`, and
     log the run to MLflow when the config tracks.
 
     With tracking on, the comment gets the score trend of `trend_branch` (default: the base run's branch) and,
     for an http(s) tracking server, a link to the MLflow run. Tracking never fails the report. Without a
-    server, the run goes to the project's embedded store beside the config (`root`, default: here).
+    server, the run goes to the project's embedded store beside the config (`root`, default: here). `live`:
+    the tracker that logged the head's cases while they ran; it reads the trend and completes the run.
     """
     from llmops_action.core.compare import compare
     from llmops_action.core.report import write_reports
@@ -67,7 +70,9 @@ def compare_and_report(
         from llmops_action.adapters.history import recent_trend
 
         branch = trend_branch or (base.run.git_branch if base is not None else None) or "main"
-        trend = recent_trend(tracking_cfg, store, suite=head.run.suite, branch=branch, head=head)
+        trend = live.trend(branch=branch, head=head) if live is not None else None
+        if trend is None:
+            trend = recent_trend(tracking_cfg, store, suite=head.run.suite, branch=branch, head=head)
     c = compare(
         base,
         head,
@@ -94,7 +99,12 @@ def compare_and_report(
         from llmops_action.adapters.tracking import log_run
 
         artifacts = {p.name: p for p in [*paths.values(), *(extra_files or {}).values()]}
-        tracked = log_run(head, comparison=c, files=artifacts, cfg=tracking_cfg, out_dir=store, config=config)
+        if live is not None:
+            tracked = live.finish(head, artifacts, comparison=c)
+        else:
+            tracked = log_run(
+                head, comparison=c, files=artifacts, cfg=tracking_cfg, out_dir=store, config=config
+            )
         if tracked.run_url:
             # The link names the run it lives in, so it can only be added once the run exists.
             c.links = {**c.links, "mlflow_run": tracked.run_url}

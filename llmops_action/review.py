@@ -31,8 +31,10 @@ from llmops_action.engine.workspace import Workspace, load_workspace
 from llmops_action.errors import EXIT_INCOMPLETE, EXIT_OK, UserInputError, exit_code_for
 from llmops_action.review_steps import (
     RESULTS_FILE,
+    aborted_on_error,
     configured_store,
     evaluate_side,
+    live_tracking,
     open_configured_store,
     review_head,
     tracked_changes,
@@ -41,6 +43,8 @@ from llmops_action.review_types import PullSources, Review, Services
 
 if TYPE_CHECKING:
     from llmops_action.adapters.baseline.store import BaselineStore
+    from llmops_action.adapters.tracking_process import Tracker
+    from llmops_action.core.results import CaseResult
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,7 @@ def review_push(
     config_path = sources.config_path()
     config = load_config(config_path)
     ws = load_workspace(config_path, services.config_filter(config) if services.config_filter else config)
+    tracker: Tracker | None = None  # logs the evaluation to MLflow as it runs (none for given results)
     if results is not None:
         result = RunResult.read(results)
         if result.run.config_hash != ws.config.config_hash():
@@ -98,7 +103,11 @@ def review_push(
     elif sources.fetched:  # the bot: files fetched at the pushed sha, no git repository
         if facts.head_sha is None:
             raise UserInputError("a push review of fetched files needs the pushed sha")
-        result = evaluate_side(ws, services, facts.head_sha, facts, branch=facts.branch)
+        tracker = live_tracking(ws, ws.root)
+        with aborted_on_error(tracker):
+            result = evaluate_side(
+                ws, services, facts.head_sha, facts, branch=facts.branch, on_case=_feed(tracker)
+            )
         services.out_dir.mkdir(parents=True, exist_ok=True)
         result.write(services.out_dir / RESULTS_FILE)
     else:
@@ -120,7 +129,10 @@ def review_push(
                 f"uncommitted changes to {', '.join(dirty[:5])}: a baseline must be exactly commit {sha[:12]}",
                 hint="Commit or stash them first (or pass --allow-dirty if you really mean it).",
             )
-        result = evaluate_side(ws, services, sha, facts, branch=facts.branch or current_branch(repo))
+        branch = facts.branch or current_branch(repo)
+        tracker = live_tracking(ws, ws.root)
+        with aborted_on_error(tracker):
+            result = evaluate_side(ws, services, sha, facts, branch=branch, on_case=_feed(tracker))
         services.out_dir.mkdir(parents=True, exist_ok=True)
         result.write(services.out_dir / RESULTS_FILE)
     families = dict(_families(result))
@@ -130,17 +142,19 @@ def review_push(
     )
     review.files["results"] = results or services.out_dir / RESULTS_FILE
     review.suite, review.head_sha = result.run.suite, result.run.git_sha
-    if result.verdict == "incomplete":
-        return review
-    check_saveable(result)
-    say(f"saving it to the {ws.config.baseline.store} baseline store")
-    review.location = _store(ws, services).save(result)
-    review.exit_code = exit_code_for(result.verdict)
-    if results is None:
-        from llmops_action.adapters.tracking import track_result
-
-        track_result(ws.config, result, ws.root, files={RESULTS_FILE: services.out_dir / RESULTS_FILE})
+    if result.verdict != "incomplete":  # an incomplete run is logged, never saved as a baseline
+        with aborted_on_error(tracker):
+            check_saveable(result)
+            say(f"saving it to the {ws.config.baseline.store} baseline store")
+            review.location = _store(ws, services).save(result)
+        review.exit_code = exit_code_for(result.verdict)
+    if tracker is not None:
+        tracker.finish(result, {RESULTS_FILE: services.out_dir / RESULTS_FILE})
     return review
+
+
+def _feed(tracker: Tracker | None) -> Callable[[CaseResult], None] | None:
+    return tracker.add if tracker is not None else None
 
 
 def _store(ws: Workspace, services: Services) -> BaselineStore:

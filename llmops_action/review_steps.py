@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from llmops_action.adapters.baseline.select import BaseChoice, resolve_ref, select_base, stored_choice
 from llmops_action.adapters.baseline.store import BaselineStore, open_store
@@ -20,7 +21,7 @@ from llmops_action.adapters.git import current_branch, git, merge_base
 from llmops_action.adapters.git import head_sha as git_head_sha
 from llmops_action.core.config import LlmopsConfig, load_config
 from llmops_action.core.events import EventFacts
-from llmops_action.core.results import RunResult
+from llmops_action.core.results import CaseResult, RunResult
 from llmops_action.core.statuses import final_statuses, pending_statuses
 from llmops_action.core.trust import (
     FIRST_RUN,
@@ -37,6 +38,9 @@ from llmops_action.engine.sources import CheckoutSource, GitTreeSource, isolated
 from llmops_action.engine.workspace import Workspace, load_workspace
 from llmops_action.errors import EXIT_OK, LlmopsError, UserInputError, exit_code_for
 from llmops_action.review_types import PullSources, Review, Services
+
+if TYPE_CHECKING:
+    from llmops_action.adapters.tracking_process import Tracker
 
 RESULTS_FILE = "results.json"
 BASE_RESULTS_FILE = "base-results.json"
@@ -153,54 +157,89 @@ def review_head(
                 key="provider.base_url",
             )
         ws = load_workspace(head_root / name, config)
-        provider = None
-        if trust.head_as_data and config.provider.type == "outputs" and base_root is not None:
-            # A fork's outputs file is the fork's claim, not a measurement: outputs committed in the base.
-            from llmops_action.engine.providers import make_provider
-
-            provider = make_provider(config.provider, root=base_root, timeout=config.retries.timeout)
         store_root = repo / folder
-        store = configured_store(config, store_root, store_root / name, services)
-        # One cache for both sides: a base re-run or re-scoring after the head costs no calls for unchanged
-        # requests (issue 9). It lives where the trust policy says, outside what the PR commits.
-        cache = cache_dir(config.cache.dir, root=ws.root, state_dir=services.state_dir)
-        branch = facts.head_ref or (facts.branch if sources.fetched else current_branch(repo))
-        head = evaluate_side(ws, services, head_sha, facts, provider=provider, branch=branch, cache=cache)
-        base, source, base_sha = _choose_base(
-            store,
-            repo,
-            head_sha,
-            base_ref,
-            config,
-            (base_root, base_cfg, name),
-            head_root,
-            services,
-            facts,
-            warnings,
-            cache,
-            fetched=sources.fetched,
-            mb=mb,
-        )
-        measured = {"api_key": services.api_key, "use_cache": services.use_cache, "cache_dir": cache}
-        if base is not None and source in ("stored", "ancestor"):
-            base = measure.align(base, ws, config, **measured, warnings=warnings)
-        own = dataclasses.replace(ws, config=head_cfg)
-        preview = measure.preview(base, head, own, base_cfg, **measured)
-        return _finish(
-            kind,
-            trust,
-            gov,
-            head,
-            base,
-            source,
-            base_sha,
-            mb,
-            base_ref,
-            services,
-            warnings,
-            preview,
-            root=store_root,
-        )
+        tracker = live_tracking(ws, store_root)
+        with aborted_on_error(tracker):
+            provider = None
+            if trust.head_as_data and config.provider.type == "outputs" and base_root is not None:
+                # A fork's outputs file is the fork's claim, not a measurement: outputs committed in the base.
+                from llmops_action.engine.providers import make_provider
+
+                provider = make_provider(config.provider, root=base_root, timeout=config.retries.timeout)
+            store = configured_store(config, store_root, store_root / name, services)
+            # One cache for both sides: a base re-run or re-scoring after the head costs no calls for unchanged
+            # requests (issue 9). It lives where the trust policy says, outside what the PR commits.
+            cache = cache_dir(config.cache.dir, root=ws.root, state_dir=services.state_dir)
+            branch = facts.head_ref or (facts.branch if sources.fetched else current_branch(repo))
+            head = evaluate_side(
+                ws,
+                services,
+                head_sha,
+                facts,
+                provider=provider,
+                branch=branch,
+                cache=cache,
+                on_case=tracker.add if tracker is not None else None,
+            )
+            base, source, base_sha = _choose_base(
+                store,
+                repo,
+                head_sha,
+                base_ref,
+                config,
+                (base_root, base_cfg, name),
+                head_root,
+                services,
+                facts,
+                warnings,
+                cache,
+                fetched=sources.fetched,
+                mb=mb,
+            )
+            measured = {"api_key": services.api_key, "use_cache": services.use_cache, "cache_dir": cache}
+            if base is not None and source in ("stored", "ancestor"):
+                base = measure.align(base, ws, config, **measured, warnings=warnings)
+            own = dataclasses.replace(ws, config=head_cfg)
+            preview = measure.preview(base, head, own, base_cfg, **measured)
+            return _finish(
+                kind,
+                trust,
+                gov,
+                head,
+                base,
+                source,
+                base_sha,
+                mb,
+                base_ref,
+                services,
+                warnings,
+                preview,
+                root=store_root,
+                live=tracker,
+            )
+
+
+def live_tracking(ws: Workspace, root: Path) -> Tracker | None:
+    """With tracking on, MLflow opens in a child process while the cases run (adapters/tracking_process);
+    `root` holds the project's store. The caller finishes it with the result, or aborts it."""
+    if not ws.config.tracking_config.enabled:
+        return None
+    from llmops_action.adapters.tracking_process import start_tracker
+    from llmops_action.adapters.tracking_prompts import prompt_info
+
+    used = sorted({c.prompt for c in ws.cases} or set(ws.prompts))
+    prompts = [prompt_info(ws.prompts[n]) for n in used if n in ws.prompts]
+    return start_tracker(ws.config, root, prompts, suite=ws.config.suite)
+
+
+@contextmanager
+def aborted_on_error(tracker: Tracker | None) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        if tracker is not None:
+            tracker.abort()  # the run it opened ends KILLED, not running for ever
+        raise
 
 
 def _filtered(config: LlmopsConfig, services: Services) -> LlmopsConfig:
@@ -216,6 +255,7 @@ def evaluate_side(
     provider: object | None = None,
     branch: str | None,
     cache: Path | None = None,
+    on_case: Callable[[CaseResult], None] | None = None,
 ) -> RunResult:
     from llmops_action.engine.evaluate import evaluate
 
@@ -230,6 +270,7 @@ def evaluate_side(
         progress=services.progress,
         provider=provider,  # type: ignore[arg-type]
         cache_dir=cache or cache_dir(ws.config.cache.dir, root=ws.root, state_dir=services.state_dir),
+        on_case=on_case,
     )
 
 
@@ -298,6 +339,7 @@ def _finish(
     warnings: list[str],
     preview: measure.Preview | None = None,
     root: Path | None = None,  # the config's folder in the checkout: the project's MLflow store is there
+    live: Tracker | None = None,
 ) -> Review:
     from llmops_action.publish import compare_and_report
 
@@ -322,6 +364,7 @@ def _finish(
         measurement="given" if gov.first_run else "base",
         preview=preview,
         root=root,
+        live=live,
     )
     c = report.comparison
     status_notes = {"regression": FIRST_RUN} if gov.first_run else None

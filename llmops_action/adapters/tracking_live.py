@@ -10,6 +10,7 @@ its one warning.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llmops_action.adapters.tracking import TrackingOutcome
     from llmops_action.adapters.tracking_traces import TraceContext
+    from llmops_action.core.comparison import Comparison, TrendPoint
     from llmops_action.core.config import LlmopsConfig
     from llmops_action.core.results import CaseResult, PromptInfo, RunResult
 
@@ -60,14 +62,33 @@ class LiveTracker:
         self.environ = environ
         self.live: LiveRun | None = None
         self.error: BaseException | None = None
+        self._added = 0
+        self._opened = threading.Event()  # set once the store is open (or could not be): trend() waits on it
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="llmops-mlflow", daemon=True)
         self._thread.start()
 
     def add(self, case: CaseResult) -> None:
+        self._added += 1
         self._queue.put(case)
 
-    def finish(self, result: RunResult, files: Mapping[str, Path] | None = None) -> TrackingOutcome:
+    def trend(self, *, branch: str, head: RunResult | None = None) -> list[TrendPoint]:
+        """The comment's score trend from the store this run logs to (opened by then, so no second open)."""
+        from llmops_action.adapters.history import recent_trend
+        from llmops_action.adapters.tracking import store_dir
+
+        if self._added:
+            self._opened.wait()
+        cfg = self.config.tracking_config
+        store = store_dir(self.root)
+        return recent_trend(cfg, store, suite=self.suite, branch=branch, head=head, environ=self.environ)
+
+    def finish(
+        self,
+        result: RunResult,
+        files: Mapping[str, Path] | None = None,
+        comparison: Comparison | None = None,
+    ) -> TrackingOutcome:
         from llmops_action.adapters.tracking import log_run, store_dir
 
         self._queue.put(_DONE)
@@ -75,6 +96,7 @@ class LiveTracker:
         live = self.live if self.error is None else None
         return log_run(
             result,
+            comparison=comparison,
             files=files,
             cfg=self.config.tracking_config,
             out_dir=store_dir(self.root),
@@ -86,8 +108,13 @@ class LiveTracker:
     # --- the thread ----------------------------------------------------------------------------------
 
     def abort(self) -> None:
-        """The evaluation stopped (bad input, interrupted): let the thread go; nothing more is written."""
+        """The evaluation stopped (bad input, interrupted): the thread ends and a run it opened is marked
+        KILLED, so the MLflow UI does not show it running for ever."""
         self._queue.put(_DONE)
+        self._thread.join()
+        if self.live is not None and self.error is None:
+            with contextlib.suppress(Exception):
+                self.live.client.set_terminated(self.live.run_id, status="KILLED")
 
     def _work(self) -> None:
         try:
@@ -98,6 +125,7 @@ class LiveTracker:
             if first is _DONE:
                 return  # no case was scored: open no store, create no run
             self.live = self._open()
+            self._opened.set()
             ctx = self._context(self.live)
             done, pending = False, [first]
             while not done:
@@ -110,6 +138,7 @@ class LiveTracker:
                 self._log(self.live, ctx, cases)
         except BaseException as exc:  # finish() falls back to the plain path, which reports it
             self.error = exc
+            self._opened.set()
             while self._queue.get() is not _DONE:  # drain, so nothing waits on a dead consumer
                 pass
 

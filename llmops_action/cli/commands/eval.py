@@ -8,25 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from llmops_action.adapters.tracking_live import LiveTracker
+    from llmops_action.adapters.tracking_process import Tracker
     from llmops_action.core.results import RunResult
     from llmops_action.engine.workspace import Workspace
 
 
-def live_tracker(ws: Workspace) -> LiveTracker | None:
-    """With tracking on, MLflow starts in the background while the cases run (see tracking_live)."""
-    if not ws.config.tracking_config.enabled:
-        return None
-    from llmops_action.adapters.tracking_live import LiveTracker
-    from llmops_action.adapters.tracking_prompts import prompt_info
-
-    used = sorted({c.prompt for c in ws.cases} or set(ws.prompts))
-    prompts = [prompt_info(ws.prompts[n]) for n in used if n in ws.prompts]
-    return LiveTracker(ws.config, ws.root, prompts, suite=ws.config.suite)
-
-
 def after_results(
-    ws: Workspace, result: RunResult, results_path: Path, tracker: LiveTracker | None = None
+    ws: Workspace, result: RunResult, results_path: Path, tracker: Tracker | None = None
 ) -> str | None:
     """Log the run to MLflow when the config tracks; returns a line for the summary (or None)."""
     if not ws.config.tracking_config.enabled:
@@ -56,12 +44,13 @@ def _run(args: argparse.Namespace) -> int:
     from llmops_action.engine.providers.gemini import api_key_from_env
     from llmops_action.engine.workspace import load_workspace
     from llmops_action.errors import exit_code_for
+    from llmops_action.review_steps import live_tracking
 
     shard = parse_shard(args.shard)
     ws = load_workspace(args.config)
     sha, branch = _git_info(ws.root)
     out_dir = Path(args.out)
-    tracker = live_tracker(ws)
+    tracker = live_tracking(ws, ws.root)
     try:
         result = evaluate(
             ws,
