@@ -1,0 +1,162 @@
+"""Live tracking in a child process: cases go in as they are scored, the run comes back complete.
+
+The tracker is driven as the evaluation drives it (add each case, then finish with the result), against the
+quickstart's embedded store, and read back with mlflow's own API. A child that dies, a dead server and an
+aborted evaluation each end in a defined state.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from llmops_action.adapters.history import head_point
+from llmops_action.adapters.tracking import store_dir
+from llmops_action.adapters.tracking_process import TrackerProcess
+from llmops_action.adapters.tracking_prompts import prompt_info
+from llmops_action.cli.main import main
+from llmops_action.core.config import LlmopsConfig, load_config
+from llmops_action.core.results import RunResult
+from llmops_action.engine.workspace import load_workspace
+from tests.adapters.test_tracking_traces import traces_of
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunResult]:
+    """The quickstart evaluated once offline with tracking off: its result is what the trackers log."""
+    project = tmp_path_factory.mktemp("tp") / "qs"
+    shutil.copytree(QUICKSTART, project, ignore=shutil.ignore_patterns(".llmops", "__pycache__"))
+    out = project / "out"
+    config = project / ".llmops.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("enabled: true", "enabled: false"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("GEMINI_API_KEY", raising=False)
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        assert main(["eval", "--config", str(config), "--out", str(out), "--no-progress"]) in (0, 1)
+    config.write_text(config.read_text(encoding="utf-8").replace("enabled: false", "enabled: true"))
+    return project, RunResult.read(out / "results.json")
+
+
+def tracker_for(project: Path, config: LlmopsConfig | None = None) -> TrackerProcess:
+    config = config or load_config(project / ".llmops.yml")
+    ws = load_workspace(project / ".llmops.yml", config)
+    prompts = [prompt_info(p) for p in ws.prompts.values()]
+    return TrackerProcess(config, project, prompts, suite=config.suite)
+
+
+def uri_of(project: Path) -> str:
+    return f"sqlite:///{(store_dir(project) / 'mlflow.db').resolve()}"
+
+
+def test_cases_fed_to_the_child_come_back_as_one_trace_each(
+    scored: tuple[Path, RunResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, result = scored
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracker = tracker_for(project)
+    for case in result.cases:
+        tracker.add(case)
+    outcome = tracker.finish(result, {"results.json": project / "out" / "results.json"})
+
+    assert outcome.warning is None and outcome.run_id is not None
+    traces = traces_of(uri_of(project), outcome.run_id)
+    assert sorted(t.info.trace_metadata["llmops.case_id"] for t in traces) == sorted(c.id for c in result.cases)
+    assert tracker._proc.returncode == 0
+
+
+def test_the_trend_is_read_by_the_child_from_the_store_it_logs_to(
+    scored: tuple[Path, RunResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, result = scored
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    on_main = result.model_copy(update={"run": result.run.model_copy(update={"git_branch": "main"})})
+    first = tracker_for(project)
+    first.add(on_main.cases[0])
+    assert first.finish(on_main).run_id is not None
+
+    second = tracker_for(project)
+    second.add(on_main.cases[0])
+    points = second.trend(branch="main", head=on_main)
+    second.finish(on_main)
+    assert points is not None and len(points) >= 2  # the stored run(s) of main, then this head
+    assert points[-1] == head_point(on_main)
+
+
+def test_a_child_that_dies_leaves_the_parent_to_log_the_whole_run(
+    scored: tuple[Path, RunResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, result = scored
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracker = tracker_for(project)
+    tracker._proc.kill()
+    for case in result.cases:
+        tracker.add(case)
+    outcome = tracker.finish(result)
+
+    assert outcome.warning is None and outcome.run_id is not None
+    assert len(traces_of(uri_of(project), outcome.run_id)) == len(result.cases)
+
+
+def test_the_childs_warning_reaches_the_parents_stderr_once(
+    scored: tuple[Path, RunResult], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, result = scored
+    with socket.socket() as s:  # a port nobody listens on: a dead tracking server
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    tracker = tracker_for(project)
+    tracker.add(result.cases[0])
+    outcome = tracker.finish(result)
+
+    assert outcome.run_id is None and outcome.warning is not None
+    err = capsys.readouterr().err
+    assert err.count(f"warning: MLflow tracking to http://127.0.0.1:{port} failed") == 1, err
+
+
+def test_an_aborted_evaluation_leaves_its_run_killed_not_running(
+    scored: tuple[Path, RunResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, result = scored
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri_of(project))
+    before = {r.info.run_id for e in client.search_experiments() for r in client.search_runs([e.experiment_id])}
+    tracker = tracker_for(project)
+    tracker.add(result.cases[0])
+    tracker.abort()
+    assert tracker._proc.wait(timeout=120) == 0
+
+    runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+    [new] = [r for r in runs if r.info.run_id not in before]
+    assert new.info.status == "KILLED"
+
+
+def test_eval_with_tracking_never_imports_mlflow_in_its_own_process(scored: tuple[Path, RunResult]) -> None:
+    project, _ = scored
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from llmops_action.cli.main import main
+        code = main(["eval", "--config", {str(project / ".llmops.yml")!r}, "--out", {str(project / "o2")!r},
+                     "--no-progress"])
+        print("mlflow imported:", "mlflow" in sys.modules)
+        sys.exit(code)
+        """
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("MLFLOW_", "GEMINI_"))}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    assert "mlflow imported: False" in proc.stdout
+    assert "mlflow: run " in proc.stdout  # and the run was logged, by the child
