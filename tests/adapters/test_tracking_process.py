@@ -70,7 +70,9 @@ def test_cases_fed_to_the_child_come_back_as_one_trace_each(
 
     assert outcome.warning is None and outcome.run_id is not None
     traces = traces_of(uri_of(project), outcome.run_id)
-    assert sorted(t.info.trace_metadata["llmops.case_id"] for t in traces) == sorted(c.id for c in result.cases)
+    assert sorted(t.info.trace_metadata["llmops.case_id"] for t in traces) == sorted(
+        c.id for c in result.cases
+    )
     assert tracker._proc.returncode == 0
 
 
@@ -132,7 +134,9 @@ def test_an_aborted_evaluation_leaves_its_run_killed_not_running(
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri_of(project))
-    before = {r.info.run_id for e in client.search_experiments() for r in client.search_runs([e.experiment_id])}
+    before = {
+        r.info.run_id for e in client.search_experiments() for r in client.search_runs([e.experiment_id])
+    }
     tracker = tracker_for(project)
     tracker.add(result.cases[0])
     tracker.abort()
