@@ -224,12 +224,16 @@ def live_tracking(ws: Workspace, root: Path) -> Tracker | None:
     `root` holds the project's store. The caller finishes it with the result, or aborts it."""
     if not ws.config.tracking_config.enabled:
         return None
+    from llmops_action.adapters.tracking_dataset import DatasetCases
     from llmops_action.adapters.tracking_process import start_tracker
     from llmops_action.adapters.tracking_prompts import prompt_info
+    from llmops_action.engine.evaluate import dataset_hash
 
     used = sorted({c.prompt for c in ws.cases} or set(ws.prompts))
     prompts = [prompt_info(ws.prompts[n]) for n in used if n in ws.prompts]
-    return start_tracker(ws.config, root, prompts, suite=ws.config.suite)
+    suite = ws.config.suite
+    dataset = DatasetCases(suite, dataset_hash(ws.cases), ws.cases)
+    return start_tracker(ws.config, root, prompts, suite=suite, environ=None, dataset=dataset)
 
 
 @contextmanager

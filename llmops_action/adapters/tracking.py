@@ -356,7 +356,8 @@ def _log(
 ) -> TrackingOutcome:
     from mlflow.entities import Metric, Param, RunTag
 
-    from llmops_action.adapters.tracking_prompts import log_dataset, register_run_prompts
+    from llmops_action.adapters.tracking_dataset import DatasetCases, log_dataset
+    from llmops_action.adapters.tracking_prompts import register_run_prompts
     from llmops_action.adapters.tracking_traces import TraceContext, log_traces, start_ms
 
     if live is not None:
@@ -394,10 +395,12 @@ def _log(
                 params=params[i : i + 100],
                 tags=run_tag_list[i : i + 100],
             )
-        log_dataset(client, run_id, result)
+        scrub = lambda text: redact(text, secrets)  # noqa: E731
         with global_store(uri, exp_id):
+            if live is None or live.dataset_id is None:
+                log_dataset(client, exp_id, run_id, DatasetCases.of(result), scrub)
             linked = register_run_prompts(client, run_id, result)
-        ctx = TraceContext.of(result, exp_id, run_id, lambda text: redact(text, secrets), linked)
+        ctx = TraceContext.of(result, exp_id, run_id, scrub, linked)
         done = live.logged if live is not None else set()
         first = (live.start_ms + len(done)) if live is not None else start_ms(result.run.started_at)
         todo = [c for c in result.cases if c.id not in done]

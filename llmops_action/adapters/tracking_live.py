@@ -14,13 +14,14 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmops_action.adapters.tracking import TrackingOutcome
+    from llmops_action.adapters.tracking_dataset import DatasetCases
     from llmops_action.adapters.tracking_traces import TraceContext
     from llmops_action.core.comparison import Comparison, TrendPoint
     from llmops_action.core.config import LlmopsConfig
@@ -40,6 +41,7 @@ class LiveRun:
     run_id: str
     start_ms: int
     linked_prompts: dict[str, str]
+    dataset_id: str | None = None  # the evaluation dataset, linked as the run's input at open
     logged: set[str] = field(default_factory=set)
 
 
@@ -54,8 +56,10 @@ class LiveTracker:
         *,
         suite: str,
         environ: Mapping[str, str] | None = None,
+        dataset: DatasetCases | None = None,
     ) -> None:
         self.config = config
+        self.dataset = dataset
         self.root = Path(root)
         self.prompts = prompts
         self.suite = suite
@@ -153,6 +157,7 @@ class LiveTracker:
             resolve_uri,
             store_dir,
         )
+        from llmops_action.adapters.tracking_dataset import log_dataset
         from llmops_action.adapters.tracking_prompts import ensure_prompt
 
         cfg = self.config.tracking_config
@@ -168,15 +173,23 @@ class LiveTracker:
             run = client.create_run(
                 exp_id, run_name=f"{self.suite} (running)", tags={"llmops.suite": self.suite}
             )
+            run_id = run.info.run_id
             with global_store(uri, exp_id):
                 linked = {p.name: str(ensure_prompt(client, p).version) for p in self.prompts}
-        return LiveRun(client, uri, exp_id, run.info.run_id, int(time.time() * 1000), linked)
+                dataset_id = None
+                if self.dataset is not None:
+                    dataset_id = log_dataset(client, exp_id, run_id, self.dataset, self._redact())
+        return LiveRun(client, uri, exp_id, run_id, int(time.time() * 1000), linked, dataset_id)
 
-    def _context(self, live: LiveRun) -> TraceContext:
+    def _redact(self) -> Callable[[str], str]:
         from llmops_action.adapters.tracking import redact, secret_values
-        from llmops_action.adapters.tracking_traces import TraceContext
 
         secrets = sorted({*secret_values(), *secret_values(self.environ or {})}, key=len, reverse=True)
+        return lambda text: redact(text, secrets)
+
+    def _context(self, live: LiveRun) -> TraceContext:
+        from llmops_action.adapters.tracking_traces import TraceContext
+
         provider = self.config.provider
         return TraceContext(
             live.experiment_id,
@@ -184,7 +197,7 @@ class LiveTracker:
             provider.type,
             getattr(provider, "model", None),
             {p.name: p for p in self.prompts},
-            lambda text: redact(text, secrets),
+            self._redact(),
             live.linked_prompts,
         )
 

@@ -27,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from llmops_action.adapters.tracking import TrackingOutcome
+    from llmops_action.adapters.tracking_dataset import DatasetCases
     from llmops_action.core.comparison import Comparison, TrendPoint
     from llmops_action.core.config import LlmopsConfig
     from llmops_action.core.results import CaseResult, PromptInfo, RunResult
@@ -62,6 +63,7 @@ class TrackerProcess:
         *,
         suite: str,
         environ: Mapping[str, str] | None = None,
+        dataset: DatasetCases | None = None,
     ) -> None:
         self.config, self.root = config, Path(root)
         self.environ = None if environ is None else dict(environ)
@@ -168,14 +170,15 @@ def start_tracker(
     *,
     suite: str,
     environ: Mapping[str, str] | None = None,
+    dataset: DatasetCases | None = None,
 ) -> Tracker:
     """A tracker in a child process, or in a thread of this one when no child can be started."""
     try:
-        return TrackerProcess(config, root, prompts, suite=suite, environ=environ)
+        return TrackerProcess(config, root, prompts, suite=suite, environ=environ, dataset=dataset)
     except OSError:
         from llmops_action.adapters.tracking_live import LiveTracker
 
-        return LiveTracker(config, root, prompts, suite=suite, environ=environ)
+        return LiveTracker(config, root, prompts, suite=suite, environ=environ, dataset=dataset)
 
 
 # --- the child --------------------------------------------------------------------------------------------

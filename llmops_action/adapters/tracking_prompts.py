@@ -1,5 +1,5 @@
-"""MLflow's prompt registry and datasets for a run: each evaluated prompt version registered once, the
-dataset logged as the run's input, and aliases that mirror the repository's activation log.
+"""MLflow's prompt registry for a run: each evaluated prompt version registered once, and aliases that
+mirror the repository's activation log.
 
 MLflow numbers prompt versions 1, 2, 3...; our versions are semver. A registered version carries its
 semver and content hash as tags, and is found again by them, so each (name, semver, hash) is registered
@@ -84,27 +84,6 @@ def register_run_prompts(client: MlflowClient, run_id: str, result: RunResult) -
         client.link_prompt_version_to_run(run_id, pv)
         linked[p.name] = str(pv.version)
     return linked
-
-
-def log_dataset(client: MlflowClient, run_id: str, result: RunResult) -> None:
-    """The dataset as the run's input: digest = the dataset hash, so runs on the same cases share it."""
-    import json
-
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-
-    meta = result.run
-    profile = {"num_rows": len(result.cases), "prompts": sorted({c.prompt for c in result.cases})}
-    schema = {"mlflow_colspec": [{"name": n, "type": "string"} for n in ("id", "vars", "reference")]}
-    dataset = Dataset(
-        name=f"{meta.suite}-cases",
-        digest=meta.dataset_hash[:36],
-        source_type="local",
-        source=json.dumps({"uri": f"llmops:{meta.suite}"}),
-        schema=json.dumps(schema),
-        profile=json.dumps(profile),
-    )
-    context = InputTag(key="mlflow.data.context", value="evaluation")
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset=dataset, tags=[context])])
 
 
 def set_alias(client: MlflowClient, p: PromptInfo, alias: str = DEFAULT_ALIAS) -> str:

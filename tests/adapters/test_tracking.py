@@ -150,7 +150,7 @@ def check_logged(uri: str, outcome: Any, run: RunResult, files: dict[str, Path],
     assert json.loads(row["inputs"]) == first.vars and row["reference"] == first.reference
 
     check_traces(uri, outcome, run)
-    check_prompts_and_dataset(client, outcome, run)
+    check_prompts_and_dataset(client, outcome, run, uri)
 
 
 def check_traces(uri: str, outcome: Any, run: RunResult) -> None:
@@ -205,7 +205,7 @@ def check_traces(uri: str, outcome: Any, run: RunResult) -> None:
     assert bad.info.trace_metadata["llmops.skipped.faithfulness"] == "generation failed"
 
 
-def check_prompts_and_dataset(client: Any, outcome: Any, run: RunResult) -> None:
+def check_prompts_and_dataset(client: Any, outcome: Any, run: RunResult, uri: str) -> None:
     prompt = run.run.prompts[0]
     # The server is shared by the session: other tests may have registered other rag_answer versions.
     versions = [
@@ -218,8 +218,56 @@ def check_prompts_and_dataset(client: Any, outcome: Any, run: RunResult) -> None
     # What link_prompt_version_to_run writes and the run page's "Registered prompts" reads.
     linked = json.loads(client.get_run(outcome.run_id).data.tags["mlflow.linkedPrompts"])
     assert linked == [{"name": prompt.name, "version": str(versions[0].version)}]
-    [dataset] = client.get_run(outcome.run_id).inputs.dataset_inputs
-    assert dataset.dataset.digest == run.run.dataset_hash and dataset.dataset.name == "default-cases"
+    evaluation = linked_dataset(client, outcome.run_id, run)
+    assert evaluation.name == f"default-cases-{run.run.dataset_hash[:8]}"
+    assert evaluation.tags["llmops.dataset_hash"] == run.run.dataset_hash
+    in_experiment = client.search_datasets(experiment_ids=[outcome.experiment_id])
+    assert evaluation.dataset_id in {d.dataset_id for d in in_experiment}  # on the experiment's Datasets tab
+    # One record per distinct inputs, with the reference and keywords as expectations.
+    with global_store(uri):  # records load through mlflow's process-wide store
+        stored = evaluation.records
+    by_case = {cid: r for r in stored for cid in r.tags["llmops.case_ids"].split(", ")}
+    assert sorted(by_case) == sorted(c.id for c in run.cases)
+    first = run.cases[0]
+    assert by_case[first.id].inputs == first.vars
+    assert by_case[first.id].expectations == {
+        "expected_response": first.reference,
+        "expected_keywords": first.keywords,
+    }
+    assert len(stored) == len({json.dumps(c.vars, sort_keys=True) for c in run.cases})
+
+
+def linked_dataset(client: Any, run_id: str, run: RunResult) -> Any:
+    """The evaluation dataset the run's input names (its digest: our dataset hash)."""
+    [dataset] = client.get_run(run_id).inputs.dataset_inputs
+    assert dataset.dataset.digest == run.run.dataset_hash
+    assert dataset.dataset.source_type == "mlflow_evaluation_dataset"
+    evaluation = client.get_dataset(json.loads(dataset.dataset.source)["dataset_id"])
+    assert evaluation.name == dataset.dataset.name
+    return evaluation
+
+
+def check_dataset_reuse(uri: str, tmp_path: Path, repo: str) -> None:
+    """A second run on the same cases links the same evaluation dataset; other cases get their own."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    cfg = TrackingConfig(uri=uri)
+    same = [gated_run(sha=c * 40) for c in "de"]
+    other = make_run(n=5, sha="f" * 40, dataset_hash="ds00000000000099")
+    outcomes = [log_run(r, cfg=cfg, out_dir=tmp_path, repo=repo) for r in (*same, other)]
+    ids = [
+        linked_dataset(client, o.run_id, r).dataset_id for o, r in zip(outcomes, (*same, other), strict=True)
+    ]
+    assert ids[0] == ids[1] != ids[2]
+    named = client.search_datasets(experiment_ids=[outcomes[0].experiment_id])
+    assert sorted(d.tags["llmops.dataset_hash"] for d in named) == sorted(
+        {same[0].run.dataset_hash, other.run.dataset_hash}
+    )
+
+
+def test_runs_on_the_same_cases_reuse_one_evaluation_dataset(tmp_path: Path) -> None:
+    check_dataset_reuse(f"sqlite:///{tmp_path}/mlflow.db", tmp_path, "acme/reuse")
 
 
 # --- pure parts -------------------------------------------------------------------------------------
@@ -400,6 +448,13 @@ def test_server_run_is_logged_through_env_uri(
         outcome.run_url == f"{mlflow_server.uri}/#/experiments/{outcome.experiment_id}/runs/{outcome.run_id}"
     )
     assert not (tmp_path / "mlflow.db").exists()  # nothing went to the embedded store
+
+
+@pytest.mark.slow
+def test_a_tracking_server_keeps_one_evaluation_dataset_that_later_runs_reuse(
+    mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    check_dataset_reuse(mlflow_server.uri, tmp_path, f"acme/reuse-{time.time_ns()}")
 
 
 @pytest.mark.slow
