@@ -34,6 +34,7 @@ from llmops_action.review_steps import (
     aborted_on_error,
     configured_store,
     evaluate_side,
+    feed,
     live_tracking,
     open_configured_store,
     review_head,
@@ -44,7 +45,6 @@ from llmops_action.review_types import PullSources, Review, Services
 if TYPE_CHECKING:
     from llmops_action.adapters.baseline.store import BaselineStore
     from llmops_action.adapters.tracking_process import Tracker
-    from llmops_action.core.results import CaseResult
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def review_push(
         tracker = live_tracking(ws, ws.root)
         with aborted_on_error(tracker):
             result = evaluate_side(
-                ws, services, facts.head_sha, facts, branch=facts.branch, on_case=_feed(tracker)
+                ws, services, facts.head_sha, facts, branch=facts.branch, on_case=feed(tracker)
             )
         services.out_dir.mkdir(parents=True, exist_ok=True)
         result.write(services.out_dir / RESULTS_FILE)
@@ -132,7 +132,7 @@ def review_push(
         branch = facts.branch or current_branch(repo)
         tracker = live_tracking(ws, ws.root)
         with aborted_on_error(tracker):
-            result = evaluate_side(ws, services, sha, facts, branch=branch, on_case=_feed(tracker))
+            result = evaluate_side(ws, services, sha, facts, branch=branch, on_case=feed(tracker))
         services.out_dir.mkdir(parents=True, exist_ok=True)
         result.write(services.out_dir / RESULTS_FILE)
     families = dict(_families(result))
@@ -151,10 +151,6 @@ def review_push(
     if tracker is not None:
         tracker.finish(result, {RESULTS_FILE: services.out_dir / RESULTS_FILE})
     return review
-
-
-def _feed(tracker: Tracker | None) -> Callable[[CaseResult], None] | None:
-    return tracker.add if tracker is not None else None
 
 
 def _store(ws: Workspace, services: Services) -> BaselineStore:

@@ -179,7 +179,7 @@ def review_head(
                 provider=provider,
                 branch=branch,
                 cache=cache,
-                on_case=tracker.add if tracker is not None else None,
+                on_case=feed(tracker),
             )
             base, source, base_sha = _choose_base(
                 store,
@@ -195,6 +195,7 @@ def review_head(
                 cache,
                 fetched=sources.fetched,
                 mb=mb,
+                track_root=store_root,
             )
             measured = {"api_key": services.api_key, "use_cache": services.use_cache, "cache_dir": cache}
             if base is not None and source in ("stored", "ancestor"):
@@ -234,6 +235,11 @@ def live_tracking(ws: Workspace, root: Path) -> Tracker | None:
     suite = ws.config.suite
     dataset = DatasetCases(suite, dataset_hash(ws.cases), ws.cases)
     return start_tracker(ws.config, root, prompts, suite=suite, environ=None, dataset=dataset)
+
+
+def feed(tracker: Tracker | None) -> Callable[[CaseResult], None] | None:
+    """What the evaluation calls with each scored case: the tracker's `add`, or nothing."""
+    return tracker.add if tracker is not None else None
 
 
 @contextmanager
@@ -293,6 +299,7 @@ def _choose_base(
     *,
     fetched: bool = False,
     mb: str | None = None,
+    track_root: Path | None = None,
 ) -> tuple[RunResult | None, str, str | None]:
     select = {
         "head_sha": head_sha,
@@ -324,8 +331,22 @@ def _choose_base(
             warnings.append(f"The base commit {choice.merge_base[:12]} has no config: {FIRST_RUN}.")
         return None, "none", None
     base_ws = load_workspace(base_root / name, base_cfg)
-    with isolated_imports(head_root, base_root):
-        base = evaluate_side(base_ws, services, choice.merge_base, facts, branch=base_ref, cache=cache)
+    # The re-run evaluates the merge-base commit, not the PR: it is logged as a run of the base branch, which
+    # the head's run then names (llmops.base_run_id), so MLflow's UI compares the two side by side.
+    tracker = live_tracking(base_ws, track_root) if track_root is not None else None
+    base_facts = dataclasses.replace(facts, pr_number=None)
+    with aborted_on_error(tracker), isolated_imports(head_root, base_root):
+        base = evaluate_side(
+            base_ws,
+            services,
+            choice.merge_base,
+            base_facts,
+            branch=base_ref,
+            cache=cache,
+            on_case=feed(tracker),
+        )
+    if tracker is not None:
+        tracker.finish(base)
     return base, "rerun", choice.merge_base
 
 

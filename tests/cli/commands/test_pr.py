@@ -161,3 +161,33 @@ def test_quickstart_pr_shows_a_prompt_regression_and_passes_a_harmless_change(tm
     assert "```diff" in comment and "rag_answer" in comment
     assert old in comment and new in comment
     assert re.search(r"❌.*(fail|regress)", comment, re.I)
+
+
+@pytest.mark.slow
+def test_quickstart_pr_logs_the_re_run_base_and_links_the_head_run_to_it(tmp_path: Path) -> None:
+    """Both sides of the comparison are runs in the project's store, each with a trace per case; the head's
+    run names the base's (llmops.base_run_id), so MLflow's compare view can put them side by side."""
+    from mlflow.tracking import MlflowClient
+
+    from tests.adapters.test_tracking_traces import traces_of
+
+    repo = init_repo(tmp_path / "quickstart")
+    repo.copy_tree(QUICKSTART)
+    base_sha = repo.commit("quickstart")
+    repo.checkout("docs", new=True)
+    repo.write("NOTES.md", "a harmless change\n")
+    head_sha = repo.commit("docs only")
+    proc = _cli(repo, tmp_path / "out")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    uri = f"sqlite:///{repo.path / '.llmops' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+    by_sha = {r.data.tags["llmops.sha"]: r for r in runs}
+    assert set(by_sha) == {base_sha, head_sha}, [r.info.run_name for r in runs]
+    head, base = by_sha[head_sha], by_sha[base_sha]
+    assert head.data.tags["llmops.base_run_id"] == base.info.run_id
+    assert "llmops.pr_number" not in base.data.tags and base.data.tags["llmops.branch"] == "main"
+    assert {r.info.status for r in (head, base)} == {"FINISHED"}
+    cases = len((repo.path / "datasets" / "support.jsonl").read_text().splitlines())
+    assert len(traces_of(uri, head.info.run_id)) == len(traces_of(uri, base.info.run_id)) == cases
