@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from llmops_action.adapters.baseline.store import check_saveable
 from llmops_action.adapters.git import current_branch
 from llmops_action.adapters.git import head_sha as git_head_sha
+from llmops_action.adapters.tracking_process import aborted_on_error, feed, live_tracking
 from llmops_action.core.config import load_config
 from llmops_action.core.events import EventFacts
 from llmops_action.core.results import RunResult
@@ -31,11 +32,8 @@ from llmops_action.engine.workspace import Workspace, load_workspace
 from llmops_action.errors import EXIT_INCOMPLETE, EXIT_OK, UserInputError, exit_code_for
 from llmops_action.review_steps import (
     RESULTS_FILE,
-    aborted_on_error,
     configured_store,
     evaluate_side,
-    feed,
-    live_tracking,
     open_configured_store,
     review_head,
     tracked_changes,

@@ -13,12 +13,12 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from llmops_action.adapters.baseline.select import BaseChoice, resolve_ref, select_base, stored_choice
 from llmops_action.adapters.baseline.store import BaselineStore, open_store
 from llmops_action.adapters.git import current_branch, git, merge_base
 from llmops_action.adapters.git import head_sha as git_head_sha
+from llmops_action.adapters.tracking_process import Tracker, aborted_on_error, feed, live_tracking
 from llmops_action.core.config import LlmopsConfig, load_config
 from llmops_action.core.events import EventFacts
 from llmops_action.core.results import CaseResult, RunResult
@@ -38,9 +38,6 @@ from llmops_action.engine.sources import CheckoutSource, GitTreeSource, isolated
 from llmops_action.engine.workspace import Workspace, load_workspace
 from llmops_action.errors import EXIT_OK, LlmopsError, UserInputError, exit_code_for
 from llmops_action.review_types import PullSources, Review, Services
-
-if TYPE_CHECKING:
-    from llmops_action.adapters.tracking_process import Tracker
 
 RESULTS_FILE = "results.json"
 BASE_RESULTS_FILE = "base-results.json"
@@ -218,38 +215,6 @@ def review_head(
                 root=store_root,
                 live=tracker,
             )
-
-
-def live_tracking(ws: Workspace, root: Path) -> Tracker | None:
-    """With tracking on, MLflow opens in a child process while the cases run (adapters/tracking_process);
-    `root` holds the project's store. The caller finishes it with the result, or aborts it."""
-    if not ws.config.tracking_config.enabled:
-        return None
-    from llmops_action.adapters.tracking_dataset import DatasetCases
-    from llmops_action.adapters.tracking_process import start_tracker
-    from llmops_action.adapters.tracking_prompts import prompt_info
-    from llmops_action.engine.evaluate import dataset_hash
-
-    used = sorted({c.prompt for c in ws.cases} or set(ws.prompts))
-    prompts = [prompt_info(ws.prompts[n]) for n in used if n in ws.prompts]
-    suite = ws.config.suite
-    dataset = DatasetCases(suite, dataset_hash(ws.cases), ws.cases)
-    return start_tracker(ws.config, root, prompts, suite=suite, environ=None, dataset=dataset)
-
-
-def feed(tracker: Tracker | None) -> Callable[[CaseResult], None] | None:
-    """What the evaluation calls with each scored case: the tracker's `add`, or nothing."""
-    return tracker.add if tracker is not None else None
-
-
-@contextmanager
-def aborted_on_error(tracker: Tracker | None) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        if tracker is not None:
-            tracker.abort()  # the run it opened ends KILLED, not running for ever
-        raise
 
 
 def _filtered(config: LlmopsConfig, services: Services) -> LlmopsConfig:

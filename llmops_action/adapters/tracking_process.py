@@ -21,7 +21,8 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from llmops_action.core.comparison import Comparison, TrendPoint
     from llmops_action.core.config import LlmopsConfig
     from llmops_action.core.results import CaseResult, PromptInfo, RunResult
+    from llmops_action.engine.workspace import Workspace
 
 _EOF = object()
 
@@ -179,6 +181,38 @@ def start_tracker(
         from llmops_action.adapters.tracking_live import LiveTracker
 
         return LiveTracker(config, root, prompts, suite=suite, environ=environ, dataset=dataset)
+
+
+def live_tracking(ws: Workspace, root: Path) -> Tracker | None:
+    """With tracking on, MLflow opens in a child process while the cases run (adapters/tracking_process);
+    `root` holds the project's store. The caller finishes it with the result, or aborts it."""
+    if not ws.config.tracking_config.enabled:
+        return None
+    from llmops_action.adapters.tracking_dataset import DatasetCases
+    from llmops_action.adapters.tracking_process import start_tracker
+    from llmops_action.adapters.tracking_prompts import prompt_info
+    from llmops_action.engine.evaluate import dataset_hash
+
+    used = sorted({c.prompt for c in ws.cases} or set(ws.prompts))
+    prompts = [prompt_info(ws.prompts[n]) for n in used if n in ws.prompts]
+    suite = ws.config.suite
+    dataset = DatasetCases(suite, dataset_hash(ws.cases), ws.cases)
+    return start_tracker(ws.config, root, prompts, suite=suite, environ=None, dataset=dataset)
+
+
+def feed(tracker: Tracker | None) -> Callable[[CaseResult], None] | None:
+    """What the evaluation calls with each scored case: the tracker's `add`, or nothing."""
+    return tracker.add if tracker is not None else None
+
+
+@contextmanager
+def aborted_on_error(tracker: Tracker | None) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        if tracker is not None:
+            tracker.abort()  # the run it opened ends KILLED, not running for ever
+        raise
 
 
 # --- the child --------------------------------------------------------------------------------------------

@@ -38,13 +38,13 @@ def _git_info(root: Path) -> tuple[str | None, str | None]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from llmops_action.adapters.tracking_process import live_tracking
     from llmops_action.core.report.eval_summary import format_summary
     from llmops_action.core.shard import parse_shard
     from llmops_action.engine.evaluate import RESULTS_FILE, evaluate
     from llmops_action.engine.providers.gemini import api_key_from_env
     from llmops_action.engine.workspace import load_workspace
     from llmops_action.errors import exit_code_for
-    from llmops_action.review_steps import live_tracking
 
     shard = parse_shard(args.shard)
     ws = load_workspace(args.config)
