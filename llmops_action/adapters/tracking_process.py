@@ -90,6 +90,7 @@ class TrackerProcess:
             "prompts": prompts,
             "suite": suite,
             "environ": environ,
+            "dataset": dataset,
         }
         self._outbox.put(("open", opening))
 
@@ -189,7 +190,6 @@ def live_tracking(ws: Workspace, root: Path) -> Tracker | None:
     if not ws.config.tracking_config.enabled:
         return None
     from llmops_action.adapters.tracking_dataset import DatasetCases
-    from llmops_action.adapters.tracking_process import start_tracker
     from llmops_action.adapters.tracking_prompts import prompt_info
     from llmops_action.engine.evaluate import dataset_hash
 
@@ -262,7 +262,15 @@ def child_main(inp: IO[bytes], out: IO[bytes]) -> int:
         elif kind == "trend":
             send(("reply", tracker.trend(**value)))
         elif kind == "finish":
-            send(("reply", tracker.finish(**value)))
+            import cProfile, pstats, time
+            t = time.perf_counter()
+            prof = cProfile.Profile(); prof.enable()
+            r = tracker.finish(**value)
+            prof.disable()
+            with open("/tmp/prof/child_finish.txt", "a") as f:
+                f.write(f"finish {time.perf_counter()-t:.3f}\n")
+                pstats.Stats(prof, stream=f).sort_stats("cumulative").print_stats(45)
+            send(("reply", r))
             return 0
         else:
             tracker.abort()

@@ -18,10 +18,8 @@ import pytest
 
 from llmops_action.adapters.history import head_point
 from llmops_action.adapters.tracking import store_dir
-from llmops_action.adapters.tracking_process import TrackerProcess
-from llmops_action.adapters.tracking_prompts import prompt_info
+from llmops_action.adapters.tracking_process import TrackerProcess, live_tracking
 from llmops_action.cli.main import main
-from llmops_action.core.config import LlmopsConfig, load_config
 from llmops_action.core.results import RunResult
 from llmops_action.engine.workspace import load_workspace
 from tests.adapters.test_tracking_traces import traces_of
@@ -47,11 +45,11 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunResult]:
     return project, RunResult.read(out / "results.json")
 
 
-def tracker_for(project: Path, config: LlmopsConfig | None = None) -> TrackerProcess:
-    config = config or load_config(project / ".llmops.yml")
-    ws = load_workspace(project / ".llmops.yml", config)
-    prompts = [prompt_info(p) for p in ws.prompts.values()]
-    return TrackerProcess(config, project, prompts, suite=config.suite)
+def tracker_for(project: Path) -> TrackerProcess:
+    """The tracker `eval` starts for this project (a child process, its store beside the config)."""
+    tracker = live_tracking(load_workspace(project / ".llmops.yml"), project)
+    assert isinstance(tracker, TrackerProcess)
+    return tracker
 
 
 def uri_of(project: Path) -> str:
@@ -66,6 +64,12 @@ def test_cases_fed_to_the_child_come_back_as_one_trace_each(
     tracker = tracker_for(project)
     for case in result.cases:
         tracker.add(case)
+    tracker.trend(branch="main")  # returns once the child has opened the run
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri_of(project))
+    [dataset] = [d for e in client.search_experiments() for d in client.search_datasets([e.experiment_id])]
+    assert dataset.tags["llmops.dataset_hash"] == result.run.dataset_hash  # created before the run ends
     outcome = tracker.finish(result, {"results.json": project / "out" / "results.json"})
 
     assert outcome.warning is None and outcome.run_id is not None
