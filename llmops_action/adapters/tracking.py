@@ -399,7 +399,9 @@ def _log(
         with global_store(uri, exp_id):
             if live is None or live.dataset_id is None:
                 log_dataset(client, exp_id, run_id, DatasetCases.of(result), scrub)
-            linked = register_run_prompts(client, run_id, result)
+            linked = dict(live.linked_prompts) if live is not None else {}
+            todo_prompts = [p for p in result.run.prompts if p.name not in linked]
+            linked.update(register_run_prompts(client, run_id, todo_prompts))
         ctx = TraceContext.of(result, exp_id, run_id, scrub, linked)
         done = live.logged if live is not None else set()
         first = (live.start_ms + len(done)) if live is not None else start_ms(result.run.started_at)

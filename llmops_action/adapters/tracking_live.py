@@ -158,7 +158,7 @@ class LiveTracker:
             store_dir,
         )
         from llmops_action.adapters.tracking_dataset import log_dataset
-        from llmops_action.adapters.tracking_prompts import ensure_prompt
+        from llmops_action.adapters.tracking_prompts import register_run_prompts
 
         cfg = self.config.tracking_config
         store = store_dir(self.root)
@@ -175,7 +175,7 @@ class LiveTracker:
             )
             run_id = run.info.run_id
             with global_store(uri, exp_id):
-                linked = {p.name: str(ensure_prompt(client, p).version) for p in self.prompts}
+                linked = register_run_prompts(client, run_id, self.prompts)
                 dataset_id = None
                 if self.dataset is not None:
                     dataset_id = log_dataset(client, exp_id, run_id, self.dataset, self._redact())

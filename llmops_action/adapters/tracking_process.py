@@ -262,15 +262,7 @@ def child_main(inp: IO[bytes], out: IO[bytes]) -> int:
         elif kind == "trend":
             send(("reply", tracker.trend(**value)))
         elif kind == "finish":
-            import cProfile, pstats, time
-            t = time.perf_counter()
-            prof = cProfile.Profile(); prof.enable()
-            r = tracker.finish(**value)
-            prof.disable()
-            with open("/tmp/prof/child_finish.txt", "a") as f:
-                f.write(f"finish {time.perf_counter()-t:.3f}\n")
-                pstats.Stats(prof, stream=f).sort_stats("cumulative").print_stats(45)
-            send(("reply", r))
+            send(("reply", tracker.finish(**value)))
             return 0
         else:
             tracker.abort()

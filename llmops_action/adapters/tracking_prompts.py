@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
     from llmops_action.core.config import LlmopsConfig
-    from llmops_action.core.results import PromptInfo, RunResult
+    from llmops_action.core.results import PromptInfo
 
 SEMVER_TAG = "llmops.version"
 HASH_TAG = "llmops.hash"
@@ -76,10 +76,10 @@ def ensure_prompt(client: MlflowClient, p: PromptInfo) -> PromptVersion:
     )
 
 
-def register_run_prompts(client: MlflowClient, run_id: str, result: RunResult) -> dict[str, str]:
+def register_run_prompts(client: MlflowClient, run_id: str, prompts: list[PromptInfo]) -> dict[str, str]:
     """Register every prompt version the run used and link them to it; {our name: MLflow version}."""
     linked: dict[str, str] = {}
-    for p in result.run.prompts:
+    for p in prompts:
         pv = ensure_prompt(client, p)
         client.link_prompt_version_to_run(run_id, pv)
         linked[p.name] = str(pv.version)
