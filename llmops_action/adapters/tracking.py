@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from llmops_action.adapters.tracking_run import (
@@ -194,30 +194,7 @@ def mlflow_env(environ: Mapping[str, str] | None = None) -> Iterator[None]:
 def client_for(uri: str) -> MlflowClient:
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri if is_embedded(uri) else None)
-    if is_embedded(uri):
-        _fast_sqlite(client)
-    return client
-
-
-def _fast_sqlite(client: MlflowClient) -> None:
-    """No fsync per commit on the embedded store: a run writes ~1000 small transactions (a trace per case),
-    and a disk flush for each one is most of the time tracking takes. The risk is the last commits on a
-    power cut, never a failed evaluation: results.json and the baseline are written elsewhere."""
-    from sqlalchemy import event
-
-    engine = getattr(getattr(client._tracking_client, "store", None), "engine", None)
-    if engine is None or getattr(engine, "_llmops_fast", False):
-        return
-
-    @event.listens_for(engine, "connect")
-    def _no_sync(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA synchronous=OFF")
-        cur.close()
-
-    engine._llmops_fast = True
-    engine.dispose()  # pooled connections were opened before the listener
+    return MlflowClient(tracking_uri=uri, registry_uri=uri if is_embedded(uri) else None)
 
 
 @contextlib.contextmanager

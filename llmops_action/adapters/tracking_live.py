@@ -1,11 +1,11 @@
-"""MLflow work that overlaps the evaluation: a background thread imports mlflow, opens the store, creates
-the run and registers the prompts while the first cases run, then logs each case's trace as soon as the
-case is scored. At the end `log_run` only adds what needs the whole result (params, metrics, tags, files).
+"""MLflow work that overlaps the evaluation: a thread imports mlflow, opens the store, finds or creates the
+experiment and the evaluation dataset while the first cases run, creates the run (prompts linked, dataset as
+its input) once a case is scored, then logs each case's trace as soon as it arrives. At the end `log_run`
+only adds what needs the whole result (params, metrics, tags, files).
 
-Why: `import mlflow` takes seconds, and MLflow's store writes each trace in its own transaction; done after
-the evaluation, that is time the user waits for. An evaluation mostly waits on model calls, so the thread
-has room. A failure here is never raised: `finish` falls back to the plain `log_run`, which reports it as
-its one warning.
+It runs inside the tracking child process (tracking_process), so its CPU is not the evaluation's: importing
+mlflow and its store takes seconds, and done after the evaluation that is time the user waits for. A failure
+here is never raised: `finish` falls back to the plain `log_run`, which reports it as its one warning.
 """
 
 from __future__ import annotations
@@ -122,13 +122,14 @@ class LiveTracker:
 
     def _work(self) -> None:
         try:
-            import mlflow  # noqa: F401  (the slow part, while the prompts render and the first cases run)
+            # The slow part (importing mlflow and its store, opening it), done while the first cases run.
             from mlflow.tracing.client import TracingClient  # noqa: F401
 
+            store = self._connect()
             first = self._queue.get()
             if first is _DONE:
-                return  # no case was scored: open no store, create no run
-            self.live = self._open()
+                return  # no case was scored: create no run
+            self.live = self._open(*store)
             self._opened.set()
             ctx = self._context(self.live)
             done, pending = False, [first]
@@ -146,7 +147,8 @@ class LiveTracker:
             while self._queue.get() is not _DONE:  # drain, so nothing waits on a dead consumer
                 pass
 
-    def _open(self) -> LiveRun:
+    def _connect(self) -> tuple[Any, str, str, Any]:
+        """The store's client, the experiment and the evaluation dataset (all reused by later runs)."""
         from llmops_action.adapters.tracking import (
             client_for,
             ensure_experiment,
@@ -157,8 +159,7 @@ class LiveTracker:
             resolve_uri,
             store_dir,
         )
-        from llmops_action.adapters.tracking_dataset import log_dataset
-        from llmops_action.adapters.tracking_prompts import register_run_prompts
+        from llmops_action.adapters.tracking_dataset import ensure_dataset
 
         cfg = self.config.tracking_config
         store = store_dir(self.root)
@@ -170,15 +171,29 @@ class LiveTracker:
             exp_id = ensure_experiment(
                 client, experiment_name(cfg, self.suite, environ=self.environ, store=store), uri, store
             )
+            dataset = None
+            if self.dataset is not None:
+                with global_store(uri, exp_id):
+                    dataset = ensure_dataset(client, exp_id, self.dataset, self._redact())
+        return client, uri, exp_id, dataset
+
+    def _open(self, client: Any, uri: str, exp_id: str, dataset: Any) -> LiveRun:
+        """The run, once a case is scored: its prompts linked and its dataset as its input."""
+        from llmops_action.adapters.tracking import global_store, mlflow_env
+        from llmops_action.adapters.tracking_dataset import run_input
+        from llmops_action.adapters.tracking_prompts import register_run_prompts
+
+        with mlflow_env(self.environ):
             run = client.create_run(
                 exp_id, run_name=f"{self.suite} (running)", tags={"llmops.suite": self.suite}
             )
             run_id = run.info.run_id
             with global_store(uri, exp_id):
                 linked = register_run_prompts(client, run_id, self.prompts)
-                dataset_id = None
-                if self.dataset is not None:
-                    dataset_id = log_dataset(client, exp_id, run_id, self.dataset, self._redact())
+            dataset_id = None
+            if dataset is not None and self.dataset is not None:
+                client.log_inputs(run_id, datasets=[run_input(dataset, self.dataset)])
+                dataset_id = str(dataset.dataset_id)
         return LiveRun(client, uri, exp_id, run_id, int(time.time() * 1000), linked, dataset_id)
 
     def _redact(self) -> Callable[[str], str]:
