@@ -1,4 +1,5 @@
-"""Check in a real browser that MLflow's UI lists a quickstart run's cases as traces, and save a screenshot.
+"""Check in a real browser that MLflow's UI lists a quickstart run's cases as traces and its evaluation
+dataset on the experiment's Datasets tab, and save screenshots.
 
 Evaluates a copy of the quickstart (judge answered by the local Gemini server), opens its embedded store
 with `mlflow ui` (as the README says), loads the run's traces view in headless chromium (Debian's
@@ -98,6 +99,13 @@ def main() -> None:
             listed = [q for q in questions if q in dom]
             counted = f"{len(rows)} of {len(rows)}" in dom
             chromium(url, tmp / "profile-shot", f"--screenshot={shot}")
+            # The experiment's Datasets tab lists the run's evaluation dataset.
+            meta = json.loads((qs / ".llmops" / "out" / "results.json").read_text())["run"]
+            dataset = f"{meta['suite']}-cases-{meta['dataset_hash'][:8]}"
+            datasets_url = f"{base}/#/experiments/{exp_id}/datasets"
+            datasets_dom = html.unescape(chromium(datasets_url, tmp / "profile-ds", "--dump-dom").stdout)
+            ds_shot = shot.with_name(f"{shot.stem}-datasets{shot.suffix}")
+            chromium(datasets_url, tmp / "profile-ds-shot", f"--screenshot={ds_shot}")
         finally:
             stop_mlflow_server(ui)
     print(f"traces view: {url}")
@@ -106,8 +114,13 @@ def main() -> None:
         f"rendered rows: {len(listed)} of {len(rows)} (the table is virtualised: the rest are below the fold)"
     )
     print(f"screenshot: {shot} ({shot.stat().st_size if shot.exists() else 0} bytes)")
+    shown = dataset in datasets_dom
+    print(f"datasets view: {datasets_url}: evaluation dataset {dataset} {'listed' if shown else 'NOT listed'}")
+    print(f"screenshot: {ds_shot} ({ds_shot.stat().st_size if ds_shot.exists() else 0} bytes)")
     if not listed or not counted:
         sys.exit("the traces view does not list the run's cases")
+    if not shown:
+        sys.exit("the datasets view does not list the run's evaluation dataset")
 
 
 if __name__ == "__main__":
