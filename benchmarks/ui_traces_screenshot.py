@@ -115,7 +115,9 @@ def main() -> None:
     )
     print(f"screenshot: {shot} ({shot.stat().st_size if shot.exists() else 0} bytes)")
     shown = dataset in datasets_dom
-    print(f"datasets view: {datasets_url}: evaluation dataset {dataset} {'listed' if shown else 'NOT listed'}")
+    print(
+        f"datasets view: {datasets_url}: evaluation dataset {dataset} {'listed' if shown else 'NOT listed'}"
+    )
     print(f"screenshot: {ds_shot} ({ds_shot.stat().st_size if ds_shot.exists() else 0} bytes)")
     if not listed or not counted:
         sys.exit("the traces view does not list the run's cases")
