@@ -372,7 +372,10 @@ def _log(
                 params=params[i : i + 100],
                 tags=run_tag_list[i : i + 100],
             )
-        scrub = lambda text: redact(text, secrets)  # noqa: E731
+
+        def scrub(text: str) -> str:
+            return redact(text, secrets)
+
         with global_store(uri, exp_id):
             if live is None or live.dataset_id is None:
                 log_dataset(client, exp_id, run_id, DatasetCases.of(result), scrub)

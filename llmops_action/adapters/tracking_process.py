@@ -144,10 +144,13 @@ class TrackerProcess:
     def _write(self) -> None:
         stdin = self._proc.stdin
         assert stdin is not None
-        with contextlib.suppress(OSError, ValueError):  # a dead child: finish() sees EOF on the replies
+        try:
             while (message := self._outbox.get()) is not None:
                 pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 stdin.flush()
+        except Exception:  # a dead child, or a message that cannot travel: finish() falls back to log_run
+            with contextlib.suppress(OSError):
+                self._proc.kill()  # so the reader sees EOF and nobody waits for a reply that cannot come
         with contextlib.suppress(OSError):
             stdin.close()
 

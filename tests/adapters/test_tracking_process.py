@@ -168,3 +168,17 @@ def test_eval_with_tracking_never_imports_mlflow_in_its_own_process(scored: tupl
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     assert "mlflow imported: False" in proc.stdout
     assert "mlflow: run " in proc.stdout  # and the run was logged, by the child
+
+
+def test_a_message_that_cannot_travel_ends_in_the_in_process_fallback_not_a_hang(
+    scored: tuple[Path, RunResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, result = scored
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracker = tracker_for(project)
+    tracker.add(result.cases[0])
+    tracker._outbox.put(("case", lambda: None))  # not picklable: the writer gives up on the child
+    outcome = tracker.finish(result)
+
+    assert outcome.warning is None and outcome.run_id is not None
+    assert len(traces_of(uri_of(project), outcome.run_id)) == len(result.cases)
