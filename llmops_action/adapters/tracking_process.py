@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from llmops_action.core.results import CaseResult, PromptInfo, RunResult
     from llmops_action.engine.workspace import Workspace
 
-_EOF = object()
+_EOF = object()  # the child is gone
+_LATE = object()  # the child did not answer within tracking.timeout
 
 
 class Tracker(Protocol):
@@ -101,7 +102,7 @@ class TrackerProcess:
         """The trend points, or None when the child is gone (the caller then reads the store itself)."""
         self._outbox.put(("trend", {"branch": branch, "head": head}))
         reply = self._reply()
-        return None if reply is _EOF else reply  # type: ignore[no-any-return]
+        return None if reply in (_EOF, _LATE) else reply  # type: ignore[no-any-return]
 
     def finish(
         self,
@@ -112,6 +113,8 @@ class TrackerProcess:
         self._outbox.put(("finish", {"result": result, "files": files, "comparison": comparison}))
         self._outbox.put(None)
         reply = self._reply()
+        if reply is _LATE:
+            return self._gave_up()
         self._proc.wait()
         if reply is not _EOF:
             return reply  # type: ignore[no-any-return]
@@ -136,10 +139,29 @@ class TrackerProcess:
     # --- the pipes --------------------------------------------------------------------------------------
 
     def _reply(self) -> Any:
-        reply = self._replies.get()
-        if reply is _EOF:
-            self._replies.put(_EOF)  # every later call sees the child gone, none waits for ever
+        """The child's next reply, _EOF when it is gone, or _LATE past `tracking.timeout` (then it is killed)."""
+        try:
+            reply = self._replies.get(timeout=self.config.tracking_config.timeout)
+        except queue.Empty:
+            with contextlib.suppress(OSError):
+                self._proc.kill()
+            reply = _LATE
+        if reply is _EOF or reply is _LATE:
+            self._replies.put(reply)  # every later call sees the child gone, none waits for ever
         return reply
+
+    def _gave_up(self) -> TrackingOutcome:
+        """A store that hangs must not hang the run: one warning, as for any other tracking failure."""
+        from llmops_action.adapters.tracking import TrackingOutcome, public_uri, resolve_uri, store_dir
+
+        cfg = self.config.tracking_config
+        uri = public_uri(resolve_uri(cfg, store_dir(self.root), self.environ))
+        warning = (
+            f"MLflow tracking to {uri} did not finish within {cfg.timeout:g} s (tracking.timeout); "
+            "the evaluation result is unaffected"
+        )
+        print(f"llmops-action: warning: {warning}", file=sys.stderr)
+        return TrackingOutcome(warning=warning)
 
     def _write(self) -> None:
         stdin = self._proc.stdin

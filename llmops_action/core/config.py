@@ -277,6 +277,11 @@ class TrackingConfig(_Strict):
         None, description="Default: MLFLOW_TRACKING_URI, else the project's sqlite store .llmops/mlflow.db."
     )
     experiment: str | None = None
+    timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds the end of a run waits for MLflow logging to complete; past it, one warning.",
+    )
 
 
 class CacheConfig(_Strict):

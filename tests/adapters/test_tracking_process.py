@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,34 @@ def test_a_message_that_cannot_travel_ends_in_the_in_process_fallback_not_a_hang
 
     assert outcome.warning is None and outcome.run_id is not None
     assert len(traces_of(uri_of(project), outcome.run_id)) == len(result.cases)
+
+
+def test_a_tracking_server_that_never_answers_costs_the_timeout_and_one_warning(
+    scored: tuple[Path, RunResult],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project, result = scored
+    slow = tmp_path / "qs"
+    shutil.copytree(project, slow, ignore=shutil.ignore_patterns(".llmops"))
+    config = slow / ".llmops.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("enabled: true", "enabled: true\n  timeout: 3")
+    )
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        tracker = tracker_for(slow)
+        tracker.add(result.cases[0])
+        started = time.monotonic()
+        outcome = tracker.finish(result)
+        waited = time.monotonic() - started
+
+    assert outcome.run_id is None and outcome.warning is not None
+    assert "did not finish within 3 s" in outcome.warning and uri in outcome.warning
+    assert waited < 10, waited  # the timeout, not mlflow's retries
+    assert capsys.readouterr().err.count("warning: MLflow tracking") == 1
+    assert tracker._proc.wait(timeout=10) != 0  # the child was stopped
