@@ -18,6 +18,7 @@ import contextlib
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -295,6 +296,9 @@ def child_main(inp: IO[bytes], out: IO[bytes]) -> int:
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches the whole process group: the parent decides (it aborts, or the pipe closes), so the child
+    # ends its run as KILLED instead of dying mid-write with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # C-level writes to stdout must never land in the reply channel
     code = child_main(sys.stdin.buffer, replies)

@@ -7,7 +7,9 @@ aborted evaluation each end in a defined state.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from llmops_action.cli.main import main
 from llmops_action.core.results import RunResult
 from llmops_action.engine.workspace import load_workspace
 from tests.adapters.test_tracking_traces import traces_of
+from tests.support.gemini_server import GeminiServer
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
@@ -214,3 +217,44 @@ def test_a_tracking_server_that_never_answers_costs_the_timeout_and_one_warning(
     assert waited < 10, waited  # the timeout, not mlflow's retries
     assert capsys.readouterr().err.count("warning: MLflow tracking") == 1
     assert tracker._proc.wait(timeout=10) != 0  # the child was stopped
+
+
+def test_ctrl_c_ends_the_run_killed_without_a_traceback(
+    scored: tuple[Path, RunResult], tmp_path: Path
+) -> None:
+    """Ctrl-C signals the whole foreground process group, the tracking child included."""
+    project, _ = scored
+    copy = tmp_path / "qs"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".llmops", "o2", "out"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GEMINI_"))}
+    with GeminiServer(latency=0.5) as gemini:  # a judge slow enough to interrupt the run midway
+        env.update(GEMINI_API_KEY="k-test", GOOGLE_GEMINI_BASE_URL=gemini.url)
+        command = [sys.executable, "-m", "llmops_action", "eval", "--no-progress", "--no-cache"]
+        proc = subprocess.Popen(
+            command,
+            cwd=copy,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own group, as a terminal's foreground job is
+        )
+        store = copy / ".llmops" / "mlflow.db"
+        deadline = time.monotonic() + 60
+        while not gemini.judge_requests() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)  # the tracker has opened the run by now
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+
+    assert proc.returncode == 3 and "interrupted" in err and "Traceback" not in err, err[-3000:]
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    deadline = time.monotonic() + 30  # the child finishes its last write after the parent has gone
+    while time.monotonic() < deadline:
+        runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+        if runs and all(r.info.status == "KILLED" for r in runs):
+            break
+        time.sleep(0.5)
+    assert [r.info.status for r in runs] == ["KILLED"]
