@@ -74,6 +74,8 @@ def records(data: DatasetCases, redact: Callable[[str], str]) -> list[dict[str, 
         record: dict[str, Any] = {
             "inputs": inputs,
             "tags": {CASE_IDS_TAG: case.id, "llmops.prompt": case.prompt},
+            # MLflow's own rule (EvaluationDataset._infer_source_types): ground truth is HUMAN, inputs alone CODE.
+            "source": {"source_type": "HUMAN" if expectations else "CODE", "source_data": {}},
         }
         if expectations:
             record["expectations"] = expectations
@@ -86,7 +88,7 @@ def ensure_dataset(
 ) -> EvaluationDataset:
     """The experiment's evaluation dataset of this content, created (with its records) on first use.
 
-    Call inside `tracking.global_store(uri)`: MLflow writes records through its process-wide store.
+    Call inside `tracking.global_store(uri)`: parts of MLflow's dataset API use its process-wide store.
     """
     name = data.name.replace("'", "")
     found = client.search_datasets(
@@ -95,11 +97,15 @@ def ensure_dataset(
     for dataset in found:
         if (dataset.tags or {}).get(HASH_TAG) == data.digest:
             return dataset
-    tags = {HASH_TAG: data.digest, SUITE_TAG: data.suite, CASES_TAG: str(len(data.cases))}
+    tags = {SUITE_TAG: data.suite, CASES_TAG: str(len(data.cases))}
     dataset = client.create_dataset(name=name, experiment_id=[experiment_id], tags=tags)
     if data.cases:
-        dataset.merge_records(records(data, redact))
-    return dataset
+        # The store's own upsert, which EvaluationDataset.merge_records ends in: merge_records imports pandas
+        # first, and mlflow-skinny (our dependency) has none.
+        client._tracking_client.store.upsert_dataset_records(dataset.dataset_id, records(data, redact))
+    # Tagged with its content only once its records are in: a run that died halfway is never reused.
+    client.set_dataset_tags(dataset.dataset_id, {HASH_TAG: data.digest})
+    return client.get_dataset(dataset.dataset_id)
 
 
 def run_input(dataset: EvaluationDataset, data: DatasetCases) -> DatasetInput:

@@ -546,3 +546,21 @@ def test_eval_exit_code_and_results_survive_a_dead_tracking_server(
     assert (tmp_path / "out" / "results.json").is_file()
     err = capsys.readouterr().err
     assert err.count("warning:") == 1 and "MLflow tracking" in err
+
+
+def test_the_evaluation_dataset_gets_its_records_without_pandas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mlflow-skinny, the default install, has no pandas (EvaluationDataset.merge_records needs it)."""
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now raises ImportError
+    run = gated_run(sha="9" * 40)
+    outcome = log_run(run, cfg=TrackingConfig(), out_dir=tmp_path, repo="acme/skinny", environ={})
+    assert outcome.warning is None, outcome.warning
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    evaluation = linked_dataset(MlflowClient(tracking_uri=uri), outcome.run_id, run)
+    with global_store(uri):
+        stored = evaluation.records
+    assert {r.source.source_type for r in stored} == {"HUMAN"}  # every case has a reference
+    assert len(stored) == len({json.dumps(c.vars, sort_keys=True) for c in run.cases})
