@@ -7,6 +7,7 @@ aborted evaluation each end in a defined state.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -258,3 +259,41 @@ def test_ctrl_c_ends_the_run_killed_without_a_traceback(
             break
         time.sleep(0.5)
     assert [r.info.status for r in runs] == ["KILLED"]
+
+
+def test_eval_tracks_everything_without_pandas_as_on_mlflow_skinny(
+    scored: tuple[Path, RunResult], tmp_path: Path
+) -> None:
+    """The README's first command installs mlflow-skinny, which has no pandas; the suite's venv has it."""
+    project, result = scored
+    copy = tmp_path / "qs"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".llmops", "o2", "out"))
+    blocker = tmp_path / "no-pandas"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['pandas'] = None\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GEMINI_"))}
+    env["PYTHONPATH"] = str(blocker)  # this process and the tracking child both start without pandas
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmops_action", "eval", "--no-progress"],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode in (0, 1) and "warning" not in proc.stderr, (
+        proc.stdout[-2000:] + proc.stderr[-2000:]
+    )
+
+    from mlflow.tracking import MlflowClient
+
+    from llmops_action.adapters.tracking import global_store
+
+    uri = uri_of(copy)
+    client = MlflowClient(tracking_uri=uri)
+    [run] = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+    assert run.info.status == "FINISHED"
+    assert len(traces_of(uri, run.info.run_id)) == len(result.cases)
+    [dataset] = client.search_datasets([run.info.experiment_id])
+    with global_store(uri):
+        assert len(dataset.records) == len({json.dumps(c.vars, sort_keys=True) for c in result.cases})
