@@ -86,10 +86,7 @@ def records(data: DatasetCases, redact: Callable[[str], str]) -> list[dict[str, 
 def ensure_dataset(
     client: MlflowClient, experiment_id: str, data: DatasetCases, redact: Callable[[str], str]
 ) -> EvaluationDataset:
-    """The experiment's evaluation dataset of this content, created (with its records) on first use.
-
-    Call inside `tracking.global_store(uri)`: parts of MLflow's dataset API use its process-wide store.
-    """
+    """The experiment's evaluation dataset of this content, created (with its records) on first use."""
     name = data.name.replace("'", "")
     found = client.search_datasets(
         experiment_ids=[experiment_id], filter_string=f"name = '{name}'", order_by=["created_time ASC"]

@@ -153,7 +153,6 @@ class LiveTracker:
             client_for,
             ensure_experiment,
             experiment_name,
-            global_store,
             is_embedded,
             mlflow_env,
             resolve_uri,
@@ -173,8 +172,7 @@ class LiveTracker:
             )
             dataset = None
             if self.dataset is not None:
-                with global_store(uri, exp_id):
-                    dataset = ensure_dataset(client, exp_id, self.dataset, self._redact())
+                dataset = ensure_dataset(client, exp_id, self.dataset, self._redact())
         return client, uri, exp_id, dataset
 
     def _open(self, client: Any, uri: str, exp_id: str, dataset: Any) -> LiveRun:
