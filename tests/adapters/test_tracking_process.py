@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,6 +60,21 @@ def tracker_for(project: Path) -> TrackerProcess:
 
 def uri_of(project: Path) -> str:
     return f"sqlite:///{(store_dir(project) / 'mlflow.db').resolve()}"
+
+
+def runs_in(client: Any) -> list[Any]:
+    return [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+
+
+def fresh_copy(project: Path, dest: Path) -> Path:
+    """The scored project without its store or outputs: a store of its own."""
+    shutil.copytree(project, dest, ignore=shutil.ignore_patterns(".llmops", "o2", "out"))
+    return dest
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without MLflow or Gemini settings: the project's own store, the judge offline."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GEMINI_"))}
 
 
 def test_cases_fed_to_the_child_come_back_as_one_trace_each(
@@ -143,15 +159,13 @@ def test_an_aborted_evaluation_leaves_its_run_killed_not_running(
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri_of(project))
-    before = {
-        r.info.run_id for e in client.search_experiments() for r in client.search_runs([e.experiment_id])
-    }
+    before = {r.info.run_id for r in runs_in(client)}
     tracker = tracker_for(project)
     tracker.add(result.cases[0])
     tracker.abort()
     assert tracker._proc.wait(timeout=120) == 0
 
-    runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+    runs = runs_in(client)
     [new] = [r for r in runs if r.info.run_id not in before]
     assert new.info.status == "KILLED"
 
@@ -168,7 +182,7 @@ def test_eval_with_tracking_never_imports_mlflow_in_its_own_process(scored: tupl
         sys.exit(code)
         """
     )
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("MLFLOW_", "GEMINI_"))}
+    env = clean_env()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     assert "mlflow imported: False" in proc.stdout
@@ -196,8 +210,7 @@ def test_a_tracking_server_that_never_answers_costs_the_timeout_and_one_warning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     project, result = scored
-    slow = tmp_path / "qs"
-    shutil.copytree(project, slow, ignore=shutil.ignore_patterns(".llmops"))
+    slow = fresh_copy(project, tmp_path / "qs")
     config = slow / ".llmops.yml"
     config.write_text(
         config.read_text(encoding="utf-8").replace("enabled: true", "enabled: true\n  timeout: 3")
@@ -225,9 +238,8 @@ def test_ctrl_c_ends_the_run_killed_without_a_traceback(
 ) -> None:
     """Ctrl-C signals the whole foreground process group, the tracking child included."""
     project, _ = scored
-    copy = tmp_path / "qs"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".llmops", "o2", "out"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GEMINI_"))}
+    copy = fresh_copy(project, tmp_path / "qs")
+    env = clean_env()
     with GeminiServer(latency=0.5) as gemini:  # a judge slow enough to interrupt the run midway
         env.update(GEMINI_API_KEY="k-test", GOOGLE_GEMINI_BASE_URL=gemini.url)
         command = [sys.executable, "-m", "llmops_action", "eval", "--no-progress", "--no-cache"]
@@ -254,7 +266,7 @@ def test_ctrl_c_ends_the_run_killed_without_a_traceback(
     client = MlflowClient(tracking_uri=f"sqlite:///{store}")
     deadline = time.monotonic() + 30  # the child finishes its last write after the parent has gone
     while time.monotonic() < deadline:
-        runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+        runs = runs_in(client)
         if runs and all(r.info.status == "KILLED" for r in runs):
             break
         time.sleep(0.5)
@@ -266,12 +278,11 @@ def test_eval_tracks_everything_without_pandas_as_on_mlflow_skinny(
 ) -> None:
     """The README's first command installs mlflow-skinny, which has no pandas; the suite's venv has it."""
     project, result = scored
-    copy = tmp_path / "qs"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".llmops", "o2", "out"))
+    copy = fresh_copy(project, tmp_path / "qs")
     blocker = tmp_path / "no-pandas"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['pandas'] = None\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GEMINI_"))}
+    env = clean_env()
     env["PYTHONPATH"] = str(blocker)  # this process and the tracking child both start without pandas
     proc = subprocess.run(
         [sys.executable, "-m", "llmops_action", "eval", "--no-progress"],
@@ -291,7 +302,7 @@ def test_eval_tracks_everything_without_pandas_as_on_mlflow_skinny(
 
     uri = uri_of(copy)
     client = MlflowClient(tracking_uri=uri)
-    [run] = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+    [run] = runs_in(client)
     assert run.info.status == "FINISHED"
     assert len(traces_of(uri, run.info.run_id)) == len(result.cases)
     [dataset] = client.search_datasets([run.info.experiment_id])
