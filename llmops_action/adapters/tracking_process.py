@@ -2,14 +2,15 @@
 
 Why a process and not a thread: `import mlflow`, creating the store and writing a trace per case are a few
 seconds of CPU. In a thread they hold the GIL that the evaluation's worker threads need to handle each model
-response, and a 400-case run got 10 % slower. A child interpreter does the same work (`LiveTracker`, unchanged)
-on another core, and the parent only pickles each scored case into a pipe.
+response, and a 400-case run got 10 % slower. A child interpreter runs the same `LiveTracker` on another core,
+and the parent only pickles each scored case into a pipe.
 
 The protocol is pickles both ways between two processes of the same installation, nothing else on either
 end. Parent to child: ("open", kwargs), ("case", CaseResult)..., ("trend", kwargs)?, then ("finish", kwargs) or
 ("abort", None). Child to parent: ("log", text) for whatever the child prints (shown on the parent's stderr,
 where a user, or a test, sees it) and ("reply", value) for trend and finish. A child that cannot start or
-dies leaves the parent to do the same in-process (`log_run`), so tracking stays one warning at worst.
+dies leaves the parent to do the same in-process (`log_run`); one that does not answer within
+`tracking.timeout` is stopped. Either way tracking costs one warning at worst, never the evaluation.
 """
 
 from __future__ import annotations
