@@ -67,6 +67,7 @@ class LiveTracker:
         self.live: LiveRun | None = None
         self.error: BaseException | None = None
         self._added = 0
+        self._ended = False  # the thread has taken the end mark (_DONE): nothing more will come
         self._opened = threading.Event()  # set once the store is open (or could not be): trend() waits on it
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="llmops-mlflow", daemon=True)
@@ -126,26 +127,29 @@ class LiveTracker:
             from mlflow.tracing.client import TracingClient  # noqa: F401
 
             store = self._connect()
-            first = self._queue.get()
+            first = self._take()
             if first is _DONE:
                 return  # no case was scored: create no run
             self.live = self._open(*store)
             self._opened.set()
             ctx = self._context(self.live)
-            done, pending = False, [first]
-            while not done:
-                batch = pending or [self._queue.get()]
+            pending = [first]
+            while not self._ended:
+                batch = pending or [self._take()]
                 pending = []
                 while len(batch) < BATCH and not self._queue.empty():
-                    batch.append(self._queue.get())
-                done = batch[-1] is _DONE
-                cases = [c for c in batch if c is not _DONE]
-                self._log(self.live, ctx, cases)
+                    batch.append(self._take())
+                self._log(self.live, ctx, [c for c in batch if c is not _DONE])
         except BaseException as exc:  # finish() falls back to the plain path, which reports it
             self.error = exc
             self._opened.set()
-            while self._queue.get() is not _DONE:  # drain, so nothing waits on a dead consumer
-                pass
+            while not self._ended:  # drain up to the end mark, so nothing waits on a dead consumer
+                self._take()
+
+    def _take(self) -> Any:
+        item = self._queue.get()
+        self._ended = self._ended or item is _DONE
+        return item
 
     def _connect(self) -> tuple[Any, str, str, Any]:
         """The store's client, the experiment and the evaluation dataset (all reused by later runs)."""

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -308,3 +309,30 @@ def test_eval_tracks_everything_without_pandas_as_on_mlflow_skinny(
     [dataset] = client.search_datasets([run.info.experiment_id])
     with global_store(uri):
         assert len(dataset.records) == len({json.dumps(c.vars, sort_keys=True) for c in result.cases})
+
+
+def test_a_failure_on_the_last_batch_still_lets_the_run_finish(
+    scored: tuple[Path, RunResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-process tracker (what the child runs) fails while writing the batch that holds the end mark."""
+    from llmops_action.adapters.tracking_live import LiveTracker
+
+    project, result = scored
+    copy = fresh_copy(project, tmp_path / "qs")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("the store failed mid-batch")
+
+    monkeypatch.setattr(LiveTracker, "_log", broken)
+    ws = load_workspace(copy / ".llmops.yml")
+    tracker = LiveTracker(ws.config, copy, [], suite=ws.config.suite)
+    tracker.add(result.cases[0])  # queued with the end mark before the thread has opened the store
+    done: list[Any] = []
+    finisher = threading.Thread(target=lambda: done.append(tracker.finish(result)), daemon=True)
+    finisher.start()
+    finisher.join(timeout=120)
+
+    assert done, "finish() hung on a tracker whose last write failed"
+    assert isinstance(tracker.error, RuntimeError) and done[0].run_id is not None  # logged by the fallback
+    assert len(traces_of(uri_of(copy), done[0].run_id)) == len(result.cases)
