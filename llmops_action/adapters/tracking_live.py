@@ -68,6 +68,7 @@ class LiveTracker:
         self.error: BaseException | None = None
         self._added = 0
         self._ended = False  # the thread has taken the end mark (_DONE): nothing more will come
+        self._finished = False  # finish() or abort() was called: the run's end is decided
         self._opened = threading.Event()  # set once the store is open (or could not be): trend() waits on it
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="llmops-mlflow", daemon=True)
@@ -96,6 +97,7 @@ class LiveTracker:
     ) -> TrackingOutcome:
         from llmops_action.adapters.tracking import log_run, store_dir
 
+        self._finished = True
         self._queue.put(_DONE)
         self._thread.join()
         live = self.live if self.error is None else None
@@ -114,7 +116,10 @@ class LiveTracker:
 
     def abort(self) -> None:
         """The evaluation stopped (bad input, interrupted): the thread ends and a run it opened is marked
-        KILLED, so the MLflow UI does not show it running for ever."""
+        KILLED, so the MLflow UI does not show it running for ever. After finish() there is nothing to abort."""
+        if self._finished:
+            return
+        self._finished = True
         self._queue.put(_DONE)
         self._thread.join()
         if self.live is not None and self.error is None:

@@ -81,6 +81,7 @@ class TrackerProcess:
             stdout=subprocess.PIPE,
             env=env,
         )
+        self._finished = False
         self._outbox: queue.Queue[Any] = queue.Queue()
         self._replies: queue.Queue[Any] = queue.Queue()
         self._writer = threading.Thread(target=self._write, name="llmops-mlflow-out", daemon=True)
@@ -112,6 +113,7 @@ class TrackerProcess:
         files: Mapping[str, Path] | None = None,
         comparison: Comparison | None = None,
     ) -> TrackingOutcome:
+        self._finished = True
         self._outbox.put(("finish", {"result": result, "files": files, "comparison": comparison}))
         self._outbox.put(None)
         reply = self._reply()
@@ -135,6 +137,9 @@ class TrackerProcess:
         )
 
     def abort(self) -> None:
+        if self._finished:  # after finish() the run's end is decided: an error later must not undo it
+            return
+        self._finished = True
         self._outbox.put(("abort", None))
         self._outbox.put(None)
 

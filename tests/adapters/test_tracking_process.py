@@ -336,3 +336,27 @@ def test_a_failure_on_the_last_batch_still_lets_the_run_finish(
     assert done, "finish() hung on a tracker whose last write failed"
     assert isinstance(tracker.error, RuntimeError) and done[0].run_id is not None  # logged by the fallback
     assert len(traces_of(uri_of(copy), done[0].run_id)) == len(result.cases)
+
+
+def test_an_error_after_the_run_finished_does_not_mark_it_killed(
+    scored: tuple[Path, RunResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review aborts its tracker on any error; one raised after finish() must leave the run FINISHED."""
+    from mlflow.tracking import MlflowClient
+
+    from llmops_action.adapters.tracking_live import LiveTracker
+
+    project, result = scored
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    for kind in ("process", "thread"):
+        copy = fresh_copy(project, tmp_path / kind)
+        ws = load_workspace(copy / ".llmops.yml")
+        tracker = (
+            tracker_for(copy) if kind == "process" else LiveTracker(ws.config, copy, [], suite="quickstart")
+        )
+        tracker.add(result.cases[0])
+        outcome = tracker.finish(result)
+        tracker.abort()
+        time.sleep(1)  # a stray abort message would have reached the store by now
+        run = MlflowClient(tracking_uri=uri_of(copy)).get_run(outcome.run_id)
+        assert run.info.status == "FINISHED", kind
