@@ -71,6 +71,11 @@ def add_command(
     )
 
 
+def config_arg(p: argparse.ArgumentParser) -> None:
+    """The --config option every command that reads the project's config takes."""
+    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+
+
 def out_dir(value: str) -> Path:
     """argparse `type` for --out: a folder, checked before any evaluation starts (not after a long run)."""
     p = Path(value)

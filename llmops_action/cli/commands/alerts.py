@@ -68,7 +68,7 @@ def _set(state: str) -> Any:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli.main import add_command
+    from llmops_action.cli.main import add_command, config_arg
 
     p = add_command(
         sub,
@@ -80,9 +80,6 @@ Example:
     )
     p.set_defaults(help_parser=p)
     inner = p.add_subparsers(dest="alerts_command", metavar="SUBCOMMAND")
-
-    def config_arg(c: argparse.ArgumentParser) -> None:
-        c.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
 
     c = add_command(
         inner,

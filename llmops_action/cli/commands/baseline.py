@@ -117,7 +117,7 @@ def _num(x: float | None) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli.main import add_command, out_dir
+    from llmops_action.cli.main import add_command, config_arg, out_dir
 
     p = add_command(
         sub,
@@ -146,7 +146,7 @@ Example:
   llmops-action baseline save --config .llmops.yml
   llmops-action baseline save --results .llmops/out/results.json""",
     )
-    s.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(s)
     s.add_argument("--results", default=None, help="save this results.json instead of evaluating")
     s.add_argument(
         "--out", type=out_dir, default=".llmops/out", help="folder for results.json (default: %(default)s)"
@@ -166,7 +166,7 @@ Example:
   llmops-action baseline show 3f2c1ab --suite rag --json""",
     )
     sh.add_argument("sha", metavar="SHA", help="commit sha or ref")
-    sh.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(sh)
     sh.add_argument("--suite", default=None, help="suite (default: the config's)")
     sh.add_argument("--config-hash", default=None, help="config hash (default: the config's current one)")
     sh.add_argument("--json", action="store_true", help="print the whole stored results.json")
@@ -180,7 +180,7 @@ Example:
 Example:
   llmops-action baseline list --suite default""",
     )
-    ls.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(ls)
     ls.add_argument("--suite", default=None, help="only this suite")
     ls.add_argument("--json", action="store_true", help="print JSON")
     ls.set_defaults(handler=_list)

@@ -30,7 +30,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli.main import add_command
+    from llmops_action.cli.main import add_command, config_arg
 
     p = add_command(
         sub,
@@ -52,7 +52,7 @@ first problem with file, line and key.
 Example:
   llmops-action config check --config .llmops.yml""",
     )
-    c.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(c)
     c.set_defaults(handler=_check)
     s = add_command(
         inner,

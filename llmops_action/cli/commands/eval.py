@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli.main import add_command, out_dir
+    from llmops_action.cli.main import add_command, config_arg, out_dir
 
     p = add_command(
         sub,
@@ -91,7 +91,7 @@ the absolute gates and prints a summary. Exit codes: 0 pass, 1 a blocking gate f
 Example:
   llmops-action eval --config examples/quickstart/.llmops.yml --out .llmops/out""",
     )
-    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(p)
     p.add_argument(
         "--out", type=out_dir, default=".llmops/out", help="folder for results.json (default: %(default)s)"
     )

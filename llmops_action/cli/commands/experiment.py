@@ -153,9 +153,11 @@ def _complete(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser, *, name: bool = True) -> None:
+    from llmops_action.cli.main import config_arg
+
     if name:
         p.add_argument("name", metavar="NAME", help="the experiment's name in .llmops.yml")
-    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -73,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli.main import add_command
+    from llmops_action.cli.main import add_command, config_arg
 
     p = add_command(
         sub,
@@ -88,7 +88,7 @@ Example:
   llmops-action history --branch main -n 10
   MLFLOW_TRACKING_URI=http://mlflow:5000 llmops-action history --json""",
     )
-    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(p)
     p.add_argument(
         "--store",
         "--out",

@@ -23,7 +23,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli.main import add_command, out_dir
+    from llmops_action.cli.main import add_command, config_arg, out_dir
 
     p = add_command(
         sub,
@@ -40,5 +40,5 @@ Example:
     p.add_argument(
         "--out", type=out_dir, required=True, metavar="DIR", help="folder for the merged results.json"
     )
-    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(p)
     p.set_defaults(handler=_merge)

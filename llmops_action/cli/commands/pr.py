@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli.main import add_command, out_dir
+    from llmops_action.cli.main import add_command, config_arg, out_dir
 
     p = add_command(
         sub,
@@ -103,7 +103,7 @@ Exit codes: 0 pass or warn, 1 a blocking gate failed, 2 bad input, 3 incomplete.
 Example:
   llmops-action pr --config examples/quickstart/.llmops.yml --base-ref main --out .llmops/pr""",
     )
-    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(p)
     p.add_argument("--base-ref", default="main", help="branch the PR targets (default: %(default)s)")
     p.add_argument(
         "--out", type=out_dir, default=".llmops/pr", help="folder for the reports (default: %(default)s)"

@@ -227,12 +227,8 @@ def _at_ref(args: argparse.Namespace, ref: str) -> tuple[Prompt | None, str]:
 # --- registry -------------------------------------------------------------------------------------
 
 
-def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
-
-
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli.main import add_command
+    from llmops_action.cli.main import add_command, config_arg
 
     p = add_command(
         sub,
@@ -256,7 +252,7 @@ ACTIVE is the registry's pinned version, or the highest version (marked "latest"
 Example:
   llmops-action prompt list --config .llmops.yml""",
     )
-    _config_arg(c)
+    config_arg(c)
     c.add_argument("--json", action="store_true", help="print JSON instead of a table")
     c.set_defaults(handler=_list)
 
@@ -269,7 +265,7 @@ Example:
   llmops-action prompt show rag_answer@1.2.0""",
     )
     c.add_argument("prompt", metavar="NAME[@VERSION]", help="default version: the active one")
-    _config_arg(c)
+    config_arg(c)
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(handler=_show)
 
@@ -285,7 +281,7 @@ Example:
     c.add_argument(
         "prompt", nargs="?", metavar="NAME[@VERSION]", help="default with --case: the case's prompt"
     )
-    _config_arg(c)
+    config_arg(c)
     src = c.add_mutually_exclusive_group()
     src.add_argument("--vars", help="JSON object, or @file.json")
     src.add_argument("--case", metavar="CASE_ID", help="use this dataset case's variables")
@@ -310,7 +306,7 @@ Example:
     c.add_argument("--ref", help="git ref of the old side (A is then a prompt NAME)")
     c.add_argument("--ref2", help="git ref of the new side (default: the working tree)")
     c.add_argument("--exit-code", action="store_true", help="exit 1 when the prompts differ")
-    _config_arg(c)
+    config_arg(c)
     c.set_defaults(handler=_diff)
 
     c = add_command(
@@ -325,7 +321,7 @@ Example:
     c.add_argument("version", metavar="VERSION", nargs="?", help=argparse.SUPPRESS)
     c.add_argument("--note", help="why, recorded in the log")
     c.add_argument("--by", help="who (default: git user.name, else $USER)")
-    _config_arg(c)
+    config_arg(c)
     c.set_defaults(handler=activate_cmd)
 
     c = add_command(
@@ -341,7 +337,7 @@ Example:
     c.add_argument("--to", metavar="VERSION", help="a version that was active before")
     c.add_argument("--note", help="why, recorded in the log")
     c.add_argument("--by", help="who (default: git user.name, else $USER)")
-    _config_arg(c)
+    config_arg(c)
     c.set_defaults(handler=rollback_cmd)
 
     c = add_command(
@@ -354,5 +350,5 @@ Example:
     )
     c.add_argument("name", metavar="NAME")
     c.add_argument("--json", action="store_true", help="print JSON")
-    _config_arg(c)
+    config_arg(c)
     c.set_defaults(handler=history_cmd)

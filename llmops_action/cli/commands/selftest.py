@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from llmops_action.cli.main import add_command
+    from llmops_action.cli.main import add_command, config_arg
 
     p = add_command(
         sub,
@@ -100,7 +100,7 @@ warnings); 1 a gross mutation passed every blocking gate (the message says which
 Example:
   llmops-action selftest --config examples/quickstart/.llmops.yml --out .llmops/selftest""",
     )
-    p.add_argument("--config", default=".llmops.yml", help="path to .llmops.yml (default: %(default)s)")
+    config_arg(p)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--results", default=None, help="results.json whose outputs are mutated")
     source.add_argument(
