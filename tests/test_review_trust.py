@@ -20,7 +20,14 @@ from llmops_action.errors import EXIT_BAD_INPUT, EXIT_GATE_FAILED, UserInputErro
 from llmops_action.review import PullSources, Review, Services, review_pull_request
 from tests.support.gemini_server import GeminiServer, response_body
 from tests.support.gitrepo import GitRepo, init_repo
-from tests.support.pr_project import CAPITALS, degrade_prompt, write_project
+from tests.support.pr_project import (
+    CAPITALS,
+    FORGETS_THE_COUNTRY,
+    degrade_prompt,
+    gemini_prompt,
+    write_gemini_project,
+    write_project,
+)
 
 pytestmark = pytest.mark.slow  # each test evaluates a small project twice (head, then the base)
 
@@ -45,49 +52,17 @@ def review(config: Path, out: Path, **services: object) -> Review:
 
 # --- a gemini project: the fake Gemini echoes the prompt, so a prompt that drops the country degrades it ----
 
-GEMINI_CONFIG = """suite: capitals
-prompts: [prompts]
-datasets: [cases.jsonl]
-provider: {type: gemini, model: gemini-2.5-flash}
-metrics:
-  - {type: keyword_recall, weight: 1.0}
-gates:
-  absolute:
-    - {metric: error_rate, max: 0.0}
-  regression:
-    metrics: [score]
-baseline: {store: dir, path: .llmops/baselines}
-tracking: false
-"""
-
-PROMPT = """name: answer
-version: {version}
-variables:
-  - {{name: country, type: string, required: true}}
-system: You are a geography assistant.
-template: |
-  {template}
-"""
-
 
 def gemini_project(tmp_path: Path) -> tuple[GitRepo, Path]:
     repo = init_repo(tmp_path / "repo")
-    repo.write(".llmops.yml", GEMINI_CONFIG)
-    repo.write(
-        "prompts/answer.yml", PROMPT.format(version="1.0.0", template="What is the capital of {{ country }}?")
-    )
-    cases = [
-        json.dumps({"id": f"c{i:02d}", "prompt": "answer", "vars": {"country": c}, "keywords": [c]})
-        for i, c in enumerate(list(CAPITALS)[:20])
-    ]
-    repo.write("cases.jsonl", "\n".join(cases) + "\n")
+    write_gemini_project(repo.path, store="store: dir, path: .llmops/baselines")
     repo.write(".gitignore", ".llmops/\n")
     repo.commit("the project")
     return repo, repo.path / ".llmops.yml"
 
 
 def degrade(repo: GitRepo) -> None:
-    repo.write("prompts/answer.yml", PROMPT.format(version="1.1.0", template="Which capital do you like?"))
+    repo.write("prompts/answer.yml", gemini_prompt("1.1.0", FORGETS_THE_COUNTRY))
 
 
 @pytest.fixture

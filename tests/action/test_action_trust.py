@@ -20,35 +20,13 @@ from llmops_action.core.trust import NEEDS_MAINTAINER, UNVERIFIED
 from tests.support.action_runner import REPO, ActionProject
 from tests.support.gemini_server import GeminiServer
 from tests.support.github_server import FakeGitHub, GitHubServer, load_payload
-from tests.support.pr_project import CAPITALS
+from tests.support.pr_project import FORGETS_THE_COUNTRY, gemini_prompt, write_gemini_project
 
 pytestmark = pytest.mark.slow
 CONTEXTS = ("llmops/quality", "llmops/regression", "llmops/drift")
 KEY = "AIzaSyFAKE-base-key-0123456789abcdef"
 TOKEN = "ghs_FAKEtoken0123456789abcdefghijkl"
 FORK = "mallory/llmops-demo"
-
-GEMINI_CONFIG = """suite: capitals
-prompts: [prompts]
-datasets: [cases.jsonl]
-provider: {type: gemini, model: gemini-2.5-flash}
-metrics:
-  - {type: keyword_recall, weight: 1.0}
-gates:
-  absolute:
-    - {metric: error_rate, max: 0.0}
-  regression:
-    metrics: [score]
-baseline: {store: git-branch}
-tracking: false
-"""
-
-
-def prompt(version: str, template: str) -> str:
-    return (
-        f"name: answer\nversion: {version}\nvariables:\n  - {{name: country, type: string, required: true}}\n"
-        f"system: You are a geography assistant.\ntemplate: |\n  {template}\n"
-    )
 
 
 def gemini_main(project: ActionProject) -> None:
@@ -58,13 +36,7 @@ def gemini_main(project: ActionProject) -> None:
     for p in dev.path.iterdir():
         if p.name != ".git":
             shutil.rmtree(p) if p.is_dir() else p.unlink()
-    dev.write(".llmops.yml", GEMINI_CONFIG)
-    dev.write("prompts/answer.yml", prompt("1.0.0", "What is the capital of {{ country }}?"))
-    cases = [
-        json.dumps({"id": f"c{i:02d}", "prompt": "answer", "vars": {"country": c}, "keywords": [c]})
-        for i, c in enumerate(list(CAPITALS)[:20])
-    ]
-    dev.write("cases.jsonl", "\n".join(cases) + "\n")
+    write_gemini_project(dev.path, store="store: git-branch")
     project.base_sha = dev.commit("a gemini project")
     dev.push("main")
 
@@ -92,7 +64,7 @@ def forged_artifact(folder: Path, head_sha: str, number: int) -> Path:
 def test_a_fork_whose_artifact_claims_pass_while_its_prompt_degrades_gets_failure(tmp_path: Path) -> None:
     project = ActionProject(tmp_path / "p")
     gemini_main(project)
-    head = project.head("fork-prompt", {"prompts/answer.yml": prompt("1.1.0", "Which capital do you like?")})
+    head = project.head("fork-prompt", {"prompts/answer.yml": gemini_prompt("1.1.0", FORGETS_THE_COUNTRY)})
     fake = FakeGitHub(REPO, token=TOKEN)
     fake.add_pull(6, head_sha=head, base_sha=project.base_sha, head_repo=FORK)
     artifact = forged_artifact(tmp_path / "artifact", head, 6)

@@ -137,3 +137,52 @@ def write_project(
 def degrade_prompt(folder: Path, version: str = "1.1.0") -> None:
     """A new prompt version that drops the instruction the app relies on."""
     (folder / "prompts" / "answer.yml").write_text(prompt_yaml(version, instruction=False), encoding="utf-8")
+
+
+# --- a Gemini flavour: the fake Gemini echoes the prompt, so a prompt that drops the country loses every keyword ---
+
+GEMINI_CONFIG = """suite: capitals
+prompts: [prompts]
+datasets: [cases.jsonl]
+provider: {{type: gemini, model: gemini-2.5-flash}}
+metrics:
+  - {{type: keyword_recall, weight: 1.0}}
+gates:
+  absolute:
+    - {{metric: error_rate, max: 0.0}}
+  regression:
+    metrics: [score]
+baseline: {{{store}}}
+tracking: false
+"""
+GEMINI_PROMPT = """name: answer
+version: {version}
+variables:
+  - {{name: country, type: string, required: true}}
+system: You are a geography assistant.
+template: |
+  {template}
+"""
+ASKS_THE_CAPITAL = "What is the capital of {{ country }}?"
+FORGETS_THE_COUNTRY = "Which capital do you like?"
+
+
+def gemini_prompt(version: str, template: str = ASKS_THE_CAPITAL) -> str:
+    return GEMINI_PROMPT.format(version=version, template=template)
+
+
+def write_gemini_project(root: Path, *, store: str) -> None:
+    """20 capitals answered by a Gemini model; `store` is the baseline setting (e.g. "store: git-branch")."""
+    files = {
+        ".llmops.yml": GEMINI_CONFIG.format(store=store),
+        "prompts/answer.yml": gemini_prompt("1.0.0"),
+        "cases.jsonl": "".join(
+            json.dumps({"id": f"c{i:02d}", "prompt": "answer", "vars": {"country": c}, "keywords": [c]})
+            + "\n"
+            for i, c in enumerate(list(CAPITALS)[:20])
+        ),
+    }
+    for rel, text in files.items():
+        path = Path(root) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
